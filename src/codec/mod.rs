@@ -1,0 +1,1 @@
+//! Content codecs: decompression with caps, text encodings, protobuf/Thrift walkers.

@@ -1,0 +1,1 @@
+//! Decode: link layers, IPv4/IPv6, fragment reassembly.

@@ -1,0 +1,1 @@
+//! The traffic pipeline: packets to flows to dissectors to findings.

@@ -1,0 +1,1 @@
+//! Flows: bidirectional flow table and TCP reassembly.

@@ -1,0 +1,3 @@
+//! Reports: the document model and its renderers.
+
+pub mod model;

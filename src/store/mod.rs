@@ -1,0 +1,1 @@
+//! App storage: walk, sniff, copy aside, SQLite reader and page carver.

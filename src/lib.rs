@@ -4,6 +4,7 @@
 //! reassembly → dissectors (+ decryption) → evidence → rules → verdicts →
 //! reports; and store walk → SQLite reader / page carver → evidence → … .
 
+pub mod cli;
 pub mod codec;
 pub mod decode;
 pub mod engine;

@@ -265,8 +265,7 @@ impl Reader<'_, '_> {
     fn pcap(&mut self) -> Result<(), Failure> {
         let head = self.input.data();
         if head.len() < 24 {
-            let needs = 24;
-            self.truncated("pcap file header", 0, needs);
+            self.truncated("pcap file header", 0, 24);
             return Ok(());
         }
         let header = match pcap_parser::parse_pcap_header(&head[..24]) {

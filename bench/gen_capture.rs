@@ -87,7 +87,9 @@ fn server_hello(rng: &mut Rng) -> Vec<u8> {
     body.extend_from_slice(&[0x13, 0x01, 0x00]);
     let mut ks = [0u8; 32];
     rng.fill(&mut ks);
-    let mut ext = vec![0x00, 0x2b, 0x00, 0x02, 0x03, 0x04, 0x00, 0x33, 0x00, 0x24, 0x00, 0x1d, 0x00, 0x20];
+    let mut ext = vec![
+        0x00, 0x2b, 0x00, 0x02, 0x03, 0x04, 0x00, 0x33, 0x00, 0x24, 0x00, 0x1d, 0x00, 0x20,
+    ];
     ext.extend_from_slice(&ks);
     body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
     body.extend_from_slice(&ext);
@@ -125,9 +127,9 @@ fn app_data(total: usize, rng: &mut Rng) -> Vec<u8> {
 }
 
 const WORDS: &[&str] = &[
-    "the", "meeting", "is", "moved", "to", "thursday", "please", "bring", "report", "and", "coffee",
-    "tickets", "for", "saturday", "concert", "are", "sold", "out", "call", "me", "later", "about",
-    "project", "budget", "lunch",
+    "the", "meeting", "is", "moved", "to", "thursday", "please", "bring", "report", "and",
+    "coffee", "tickets", "for", "saturday", "concert", "are", "sold", "out", "call", "me", "later",
+    "about", "project", "budget", "lunch",
 ];
 
 fn text(len: usize, rng: &mut Rng) -> String {
@@ -151,13 +153,17 @@ fn tls_conn(i: u32, rng: &mut Rng) -> Conn {
         }
         pick -= w;
     }
-    let domains = ["www.example.com", "api.example.net", "cdn.example.org", "g.whatsapp.net", "chat.signal.org", "web.telegram.org"];
+    let domains = [
+        "www.example.com",
+        "api.example.net",
+        "cdn.example.org",
+        "g.whatsapp.net",
+        "chat.signal.org",
+        "web.telegram.org",
+    ];
     let sni = domains[rng.below(domains.len() as u64) as usize];
     let up = (size / 10).max(300);
-    let mut script = vec![
-        (true, client_hello(sni, rng)),
-        (false, server_hello(rng)),
-    ];
+    let mut script = vec![(true, client_hello(sni, rng)), (false, server_hello(rng))];
     script.push((false, app_data(3000, rng)));
     script.push((true, app_data(80, rng)));
     script.push((true, app_data(up, rng)));
@@ -168,11 +174,23 @@ fn tls_conn(i: u32, rng: &mut Rng) -> Conn {
 fn http_conn(i: u32, rng: &mut Rng, canary: Option<&str>) -> Conn {
     let body = match canary {
         Some(c) => format!("{{\"text\":\"{} {c}\"}}", text(60, rng)),
-        None => format!("<html><body><p>{}</p></body></html>", text(20_000 + rng.below(40_000) as usize, rng)),
+        None => format!(
+            "<html><body><p>{}</p></body></html>",
+            text(20_000 + rng.below(40_000) as usize, rng)
+        ),
     };
-    let req = format!("GET /page/{i} HTTP/1.1\r\nHost: intranet.example\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n");
-    let resp = format!("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}", body.len());
-    conn(i, 80, vec![(true, req.into_bytes()), (false, resp.into_bytes())])
+    let req = format!(
+        "GET /page/{i} HTTP/1.1\r\nHost: intranet.example\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n"
+    );
+    let resp = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    conn(
+        i,
+        80,
+        vec![(true, req.into_bytes()), (false, resp.into_bytes())],
+    )
 }
 
 fn mqtt_conn(i: u32, rng: &mut Rng) -> Conn {
@@ -194,7 +212,11 @@ fn mqtt_conn(i: u32, rng: &mut Rng) -> Conn {
         c2s.extend_from_slice(topic);
         c2s.extend_from_slice(payload.as_bytes());
     }
-    conn(i, 1883, vec![(true, c2s), (false, vec![0x20, 0x02, 0x00, 0x00])])
+    conn(
+        i,
+        1883,
+        vec![(true, c2s), (false, vec![0x20, 0x02, 0x00, 0x00])],
+    )
 }
 
 fn conn(i: u32, port: u16, script: Vec<(bool, Vec<u8>)>) -> Conn {
@@ -228,7 +250,24 @@ fn dns_pair(i: u32) -> (Vec<u8>, Vec<u8>) {
     r[2] = 0x81;
     r[3] = 0x80;
     r[7] = 1;
-    r.extend_from_slice(&[0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01, 0, 0, 0x0e, 0x10, 0x00, 0x04, 192, 0, 2, (i % 200) as u8 + 1]);
+    r.extend_from_slice(&[
+        0xc0,
+        0x0c,
+        0x00,
+        0x01,
+        0x00,
+        0x01,
+        0,
+        0,
+        0x0e,
+        0x10,
+        0x00,
+        0x04,
+        192,
+        0,
+        2,
+        (i % 200) as u8 + 1,
+    ]);
     (q, r)
 }
 
@@ -243,8 +282,10 @@ impl<W: Write> Out<W> {
     fn frame(&mut self, ip: &[u8]) -> std::io::Result<()> {
         let data = Link::Ethernet.wrap(ip);
         self.ts += 2_000;
-        self.w.write_all(&((self.ts / 1_000_000_000) as u32).to_le_bytes())?;
-        self.w.write_all(&(((self.ts % 1_000_000_000) / 1000) as u32).to_le_bytes())?;
+        self.w
+            .write_all(&((self.ts / 1_000_000_000) as u32).to_le_bytes())?;
+        self.w
+            .write_all(&(((self.ts % 1_000_000_000) / 1000) as u32).to_le_bytes())?;
         self.w.write_all(&(data.len() as u32).to_le_bytes())?;
         self.w.write_all(&(data.len() as u32).to_le_bytes())?;
         self.w.write_all(&data)?;
@@ -263,11 +304,39 @@ fn step<W: Write>(c: &mut Conn, out: &mut Out<W>) -> std::io::Result<bool> {
     };
     match c.state {
         0 => {
-            seg(out, true, c.seq[0], Tcp { syn: true, ..Tcp::default() }, &[])?;
+            seg(
+                out,
+                true,
+                c.seq[0],
+                Tcp {
+                    syn: true,
+                    ..Tcp::default()
+                },
+                &[],
+            )?;
             c.seq[0] = c.seq[0].wrapping_add(1);
-            seg(out, false, c.seq[1], Tcp { syn: true, ack: Some(c.seq[0]), ..Tcp::default() }, &[])?;
+            seg(
+                out,
+                false,
+                c.seq[1],
+                Tcp {
+                    syn: true,
+                    ack: Some(c.seq[0]),
+                    ..Tcp::default()
+                },
+                &[],
+            )?;
             c.seq[1] = c.seq[1].wrapping_add(1);
-            seg(out, true, c.seq[0], Tcp { ack: Some(c.seq[1]), ..Tcp::default() }, &[])?;
+            seg(
+                out,
+                true,
+                c.seq[0],
+                Tcp {
+                    ack: Some(c.seq[1]),
+                    ..Tcp::default()
+                },
+                &[],
+            )?;
             c.state = 1;
             Ok(true)
         }
@@ -285,13 +354,32 @@ fn step<W: Write>(c: &mut Conn, out: &mut Out<W>) -> std::io::Result<bool> {
                 }
                 let n = (data.len() - c.off).min(MSS);
                 let ack = c.seq[1 - i];
-                seg(out, from_client, c.seq[i], Tcp { psh: true, ack: Some(ack), ..Tcp::default() }, &data[c.off..c.off + n])?;
+                seg(
+                    out,
+                    from_client,
+                    c.seq[i],
+                    Tcp {
+                        psh: true,
+                        ack: Some(ack),
+                        ..Tcp::default()
+                    },
+                    &data[c.off..c.off + n],
+                )?;
                 c.seq[i] = c.seq[i].wrapping_add(n as u32);
                 c.off += n;
                 c.unacked += 1;
                 if c.unacked >= 2 {
                     let ack = c.seq[i];
-                    seg(out, !from_client, c.seq[1 - i], Tcp { ack: Some(ack), ..Tcp::default() }, &[])?;
+                    seg(
+                        out,
+                        !from_client,
+                        c.seq[1 - i],
+                        Tcp {
+                            ack: Some(ack),
+                            ..Tcp::default()
+                        },
+                        &[],
+                    )?;
                     c.unacked = 0;
                 }
             }
@@ -302,11 +390,40 @@ fn step<W: Write>(c: &mut Conn, out: &mut Out<W>) -> std::io::Result<bool> {
             Ok(true)
         }
         _ => {
-            seg(out, true, c.seq[0], Tcp { fin: true, ack: Some(c.seq[1]), ..Tcp::default() }, &[])?;
+            seg(
+                out,
+                true,
+                c.seq[0],
+                Tcp {
+                    fin: true,
+                    ack: Some(c.seq[1]),
+                    ..Tcp::default()
+                },
+                &[],
+            )?;
             c.seq[0] = c.seq[0].wrapping_add(1);
-            seg(out, false, c.seq[1], Tcp { fin: true, ack: Some(c.seq[0]), ..Tcp::default() }, &[])?;
+            seg(
+                out,
+                false,
+                c.seq[1],
+                Tcp {
+                    fin: true,
+                    ack: Some(c.seq[0]),
+                    ..Tcp::default()
+                },
+                &[],
+            )?;
             c.seq[1] = c.seq[1].wrapping_add(1);
-            seg(out, true, c.seq[0], Tcp { ack: Some(c.seq[1]), ..Tcp::default() }, &[])?;
+            seg(
+                out,
+                true,
+                c.seq[0],
+                Tcp {
+                    ack: Some(c.seq[1]),
+                    ..Tcp::default()
+                },
+                &[],
+            )?;
             Ok(false)
         }
     }
@@ -342,7 +459,11 @@ fn main() -> std::io::Result<()> {
             } else if kind < 95 {
                 let plant = !planted && canary.is_some() && out.bytes > target / 2;
                 planted |= plant;
-                http_conn(next_id, &mut rng, if plant { canary.as_deref() } else { None })
+                http_conn(
+                    next_id,
+                    &mut rng,
+                    if plant { canary.as_deref() } else { None },
+                )
             } else {
                 mqtt_conn(next_id, &mut rng)
             };
@@ -352,8 +473,20 @@ fn main() -> std::io::Result<()> {
                 let (q, r) = dns_pair(next_id);
                 let cl = IpAddr::V4(Ipv4Addr::new(10, 9, 0, 1));
                 let dns = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 53));
-                out.frame(&udp_packet(cl, dns, 30_000 + (next_id % 20_000) as u16, 53, &q))?;
-                out.frame(&udp_packet(dns, cl, 53, 30_000 + (next_id % 20_000) as u16, &r))?;
+                out.frame(&udp_packet(
+                    cl,
+                    dns,
+                    30_000 + (next_id % 20_000) as u16,
+                    53,
+                    &q,
+                ))?;
+                out.frame(&udp_packet(
+                    dns,
+                    cl,
+                    53,
+                    30_000 + (next_id % 20_000) as u16,
+                    &r,
+                ))?;
             }
         }
         let k = rng.below(active.len() as u64) as usize;

@@ -157,9 +157,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 fn engine_config(t: &TrafficArgs) -> EngineConfig {
     let mut cfg = EngineConfig::default();
     cfg.flows.max_flows = t.max_flows.max(1);
-    let idle = i64::try_from(t.idle_timeout).unwrap_or(i64::MAX / 1_000_000_000) * 1_000_000_000;
-    cfg.flows.tcp_idle_ns = idle;
-    cfg.flows.udp_idle_ns = idle.min(cfg.flows.udp_idle_ns.max(1));
+    let ns = |secs: u64| {
+        i64::try_from(secs)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1_000_000_000)
+    };
+    cfg.flows.tcp_idle_ns = ns(t.idle_timeout);
+    cfg.flows.udp_idle_ns = ns(t.udp_idle_timeout);
     cfg.tcp.max_buffer_per_dir = t.reassembly_cap;
     cfg.memory_cap = t.memory_cap;
     cfg

@@ -163,9 +163,13 @@ pub struct TrafficArgs {
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_flows: usize,
 
-    /// Seconds without packets after which a flow is finalised.
+    /// Seconds without packets after which a TCP flow is finalised.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub idle_timeout: u64,
+
+    /// Seconds without packets after which a UDP flow is finalised.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub udp_idle_timeout: u64,
 
     /// Out-of-order bytes buffered per TCP direction.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]

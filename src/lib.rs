@@ -14,6 +14,7 @@ pub mod model;
 pub mod proto;
 pub mod report;
 pub mod rules;
+pub mod run;
 pub mod secrets;
 pub mod source;
 pub mod store;

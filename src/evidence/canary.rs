@@ -170,16 +170,19 @@ impl CanarySet {
         if data.is_empty() {
             return;
         }
-        let keep = self.max_len.saturating_sub(1);
+        // Carry enough to complete a split match, plus context for its snippet.
+        let overlap = self.max_len.saturating_sub(1);
+        let keep = overlap + CONTEXT;
         let chunk_start = st.pos;
         // Matches straddling the carried tail and this chunk.
         if !st.tail.is_empty() {
-            let head = &data[..data.len().min(keep)];
+            let head = &data[..data.len().min(overlap + CONTEXT)];
             let tlen = st.tail.len();
             st.joint.clear();
             st.joint.extend_from_slice(&st.tail);
             st.joint.extend_from_slice(head);
-            let mut at = 0;
+            // Only the last `overlap` bytes of the tail can start a split match.
+            let mut at = tlen.saturating_sub(overlap);
             while at < tlen {
                 let input = Input::new(&st.joint[..]).span(at..st.joint.len());
                 let Some(m) = ac.find(input) else { break };

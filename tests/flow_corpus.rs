@@ -228,7 +228,8 @@ impl PacketSink for Reassembler {
             None
         };
         if let Some(reason) = closed {
-            self.table.close(id, reason);
+            self.table
+                .close(id, reason, &mut |_, ep, f, _| finished.push((ep, f)));
         }
         self.table
             .expire(p.ts, &mut |_, ep, f, _| finished.push((ep, f)));

@@ -324,9 +324,15 @@ impl<T> FlowTable<T> {
     }
 
     /// Marks a flow closed (FIN both ways, or RST) so [`expire`](Self::expire) finalises
-    /// it `closed_linger_ns` after its last packet. The first reason given is kept.
-    /// Returns false for an unknown id.
-    pub fn close(&mut self, id: u64, reason: EndReason) -> bool {
+    /// it `closed_linger_ns` after its last packet; with no linger (0 or less) it is
+    /// finalised at once through `out`. The first reason given is kept. Returns false
+    /// for an unknown id.
+    pub fn close(
+        &mut self,
+        id: u64,
+        reason: EndReason,
+        out: &mut dyn FnMut(u64, Endpoints, T, EndReason),
+    ) -> bool {
         let Some(&slot) = self.ids.get(&id) else {
             return false;
         };
@@ -334,9 +340,10 @@ impl<T> FlowTable<T> {
         if e.closed.is_none() {
             e.closed = Some(reason);
         }
-        if e.list != LIST_CLOSED {
+        if self.limits.closed_linger_ns <= 0 {
+            self.finalise(slot, reason, out);
+        } else if self.entry(slot).list != LIST_CLOSED {
             self.unlink(slot);
-            self.entry_mut(slot).list = LIST_CLOSED;
             self.push_front(LIST_CLOSED, slot);
         }
         true
@@ -771,7 +778,7 @@ mod tests {
         );
         assert_eq!(t.len(), 2);
         // Closed flows go first, with their own reason, even when seen more recently.
-        assert!(t.close(3, EndReason::Rst));
+        assert!(t.close(3, EndReason::Rst, &mut |_, _, _, _| unreachable!()));
         pkt(
             &mut t,
             &mut ended,
@@ -828,7 +835,7 @@ mod tests {
             0,
             "closed",
         );
-        t.close(3, EndReason::Fin);
+        t.close(3, EndReason::Fin, &mut |_, _, _, _| unreachable!());
         // A last ACK after the close restarts the linger.
         pkt(
             &mut t,
@@ -861,12 +868,40 @@ mod tests {
     }
 
     #[test]
+    fn without_a_linger_a_closed_flow_ends_at_once() {
+        let limits = FlowLimits {
+            closed_linger_ns: 0,
+            ..FlowLimits::default()
+        };
+        let mut t = FlowTable::new(limits);
+        let mut ended = Vec::new();
+        pkt(
+            &mut t,
+            &mut ended,
+            Tcp,
+            "10.0.0.1:1111",
+            "10.0.0.9:80",
+            SYN,
+            0,
+            "a",
+        );
+        assert!(t.close(1, EndReason::Rst, &mut |i, e, s, r| {
+            ended.push((i, e, s, r))
+        }));
+        assert_eq!(
+            ended,
+            vec![(1, ep("10.0.0.1:1111", "10.0.0.9:80"), "a", EndReason::Rst)]
+        );
+        assert!(t.is_empty());
+    }
+
+    #[test]
     fn a_new_syn_on_a_closed_flow_starts_a_new_flow() {
         let mut t = FlowTable::new(FlowLimits::default());
         let mut ended = Vec::new();
         let (c, s) = ("10.0.0.1:1111", "10.0.0.9:80");
         pkt(&mut t, &mut ended, Tcp, c, s, SYN, 0, "first");
-        t.close(1, EndReason::Fin);
+        t.close(1, EndReason::Fin, &mut |_, _, _, _| unreachable!());
         assert!(t.is_closed(1));
         assert_eq!(
             pkt(&mut t, &mut ended, Tcp, c, s, NONE, 1, "first"),
@@ -914,7 +949,7 @@ mod tests {
             0,
             "c",
         );
-        t.close(2, EndReason::Rst);
+        t.close(2, EndReason::Rst, &mut |_, _, _, _| unreachable!());
         // Touch flow 1 so recency order differs from id order.
         pkt(
             &mut t,
@@ -937,7 +972,7 @@ mod tests {
             ]
         );
         assert!(t.is_empty());
-        assert!(!t.close(1, EndReason::Fin));
+        assert!(!t.close(1, EndReason::Fin, &mut |_, _, _, _| unreachable!()));
     }
 
     #[test]
@@ -960,7 +995,7 @@ mod tests {
             assert!(new);
             assert_eq!(*state, id);
             if i % 2 == 0 {
-                t.close(id, EndReason::Fin);
+                t.close(id, EndReason::Fin, &mut |_, _, _, _| unreachable!());
             }
             t.expire(ts, &mut |_, _, _, _| expired += 1);
             assert!(t.len() <= 64);

@@ -1591,5 +1591,43 @@ mod tests {
             prop_assert_eq!(r.half.delivered() + r.half.gaps().1, stream.len() as u64);
             prop_assert_eq!(r.budget.used(), 0);
         }
+
+        #[test]
+        fn arbitrary_segments_never_panic_and_stay_within_the_caps(
+            ops in proptest::collection::vec(
+                (any::<bool>(), -3000i64..3000, any::<u8>(), proptest::collection::vec(any::<u8>(), 0..200), 0u32..400),
+                1..80,
+            ),
+            base in any::<u32>(),
+            max_buffer in 0usize..600,
+            budget_cap in 0usize..2000,
+        ) {
+            let limits = TcpLimits { max_buffer_per_dir: max_buffer, max_segments_per_dir: 8, recent_window: 64 };
+            let mut r = Rig::with(limits, MemBudget::new(budget_cap));
+            for (is_ack, delta, flags, payload, extra) in ops {
+                let seq = base.wrapping_add(delta as u32);
+                if is_ack {
+                    r.ack(seq);
+                } else {
+                    r.seg_full(seq, Flags::from_byte(flags), &payload, payload.len() as u32 + extra);
+                }
+                prop_assert!(r.half.buffered() <= max_buffer);
+                prop_assert!(r.budget.used() <= budget_cap);
+            }
+            r.flush();
+            let mut at = 0;
+            for e in &r.events {
+                let (off, len) = match e {
+                    Ev::Data(off, b) => (*off, b.len() as u64),
+                    Ev::Gap(off, n) => (*off, *n),
+                };
+                prop_assert_eq!(off, at);
+                prop_assert!(len > 0);
+                at += len;
+            }
+            prop_assert_eq!(at, r.half.next_offset());
+            prop_assert_eq!(r.budget.used(), 0);
+            prop_assert_eq!(r.half.buffered(), 0);
+        }
     }
 }

@@ -436,8 +436,8 @@ impl TcpHalf {
 
     /// The other side acknowledged up to `ack`: bytes below it that were never seen
     /// were lost from the capture, so buffered data and gaps are delivered up to there.
-    /// An ACK of the FIN does not count as a missing byte. Ignored before this half has
-    /// seen a segment. Call it with the acknowledgment number of every segment of the
+    /// An ACK of the FIN does not count as a missing byte. Ignored until this half has
+    /// seen a SYN, a FIN or data. Call it with the acknowledgment number of every segment of the
     /// other direction that has the ACK flag. A capture that records an ACK before the
     /// data it acknowledges turns that data into a gap (the late copy is then reported
     /// as a retransmission): acknowledged bytes are never waited for.

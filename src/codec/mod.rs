@@ -1,1 +1,4 @@
 //! Content codecs: decompression with caps, text encodings, protobuf/Thrift walkers.
+
+pub mod entities;
+pub mod escape;

@@ -1,13 +1,50 @@
 //! Canaries: known marker strings, and the streaming matcher that finds them.
 //!
-//! All canaries and all their encoded forms go into one Aho-Corasick automaton
-//! built once per run. A [`ScanState`] per byte stream (one layer, one
-//! direction) carries the last `max_len - 1` bytes across chunks, so a canary
-//! split across TCP segments or TLS records is still found, with a single pass
-//! over the data whatever the number of encodings.
+//! **One automaton, one pass.** Every searched form of every canary goes
+//! into one Aho-Corasick automaton built once per run: UTF-8 (NFC and NFD),
+//! UTF-16LE/BE, hex (lower and upper), `+`-for-space form encoding, and
+//! base64/base64url at the three alignments. A [`ScanState`] per byte
+//! stream (one layer, one direction) carries the automaton's state across
+//! chunks, so a canary split across TCP segments, TLS records or body chunks
+//! is found without re-reading anything.
+//!
+//! **Base64 anchoring.** At each alignment only the middle characters are
+//! fixed by the canary alone. The pattern is that middle plus every
+//! possible last partial character (4 or 16 alternatives sharing the
+//! middle's trie path), and a match is accepted only if the character
+//! before it carries the canary's leading bits. So every bit of the canary
+//! is checked at every alignment and a near-miss (say, a wrong check
+//! character) is not a hit; a base64 hit is evidence as strong as a UTF-8 one.
+//!
+//! **Escapes through a decoding lane.** Forms with escapes that may cover any
+//! subset of characters (percent-encoding, JSON `\u`, HTML references,
+//! quoted-printable with soft line breaks, base64 split into MIME lines)
+//! cannot be enumerated as literals. Instead, when the scanner meets a
+//! valid escape whose decoded bytes could belong to a canary, it forks a
+//! *lane*: a second cursor in the *same* automaton, started from the state
+//! the raw cursor had just before the escape, that is fed the decoded bytes
+//! (see [`crate::codec::escape`]). The lane runs until the longest pattern's
+//! length of bytes has passed without an escape (then it is back in the raw
+//! cursor's state and stops). A lane hit counts only if an escape lies
+//! inside it (otherwise the raw cursor found it). Bytes away from escapes are
+//! stepped once; cost grows only inside escaped text, never per encoding.
+//! MIME line breaks are dropped only after a run of at least 16 base64
+//! characters, so ordinary text lines never engage the lane.
+//!
+//! **Speed.** While the automaton sits in its start state the scanner skips
+//! 8 bytes at a time over bytes that can neither start a pattern nor an
+//! escape (a table lookup each); elsewhere it steps one transition per byte.
+//! Up to 40,000 trie states (about 130 canaries) the automaton is a DFA,
+//! beyond that a contiguous NFA (10,000 canaries fit in a few tens of MiB).
+//!
+//! Matching is case-sensitive (hex has both cases as separate forms;
+//! escape digits are case-insensitive).
 
+use crate::codec::escape::{self, Kind, MAX_ESCAPE, Step};
 use crate::evidence::Encoding;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::nfa::contiguous;
+use aho_corasick::{Anchored, MatchKind, StartKind, dfa};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use unicode_normalization::UnicodeNormalization;
@@ -44,7 +81,14 @@ pub enum CanaryError {
     TooShort(String),
     #[error("too many canary patterns: {0}")]
     Automaton(String),
+    #[error("a canary of {0} bytes is too long: at most {MAX_CANARY_LEN} bytes are supported")]
+    TooLong(usize),
 }
+
+/// Shortest canary accepted (bytes of UTF-8).
+pub const MIN_CANARY_LEN: usize = 6;
+/// Longest canary accepted; bounds every per-stream buffer of the matcher.
+pub const MAX_CANARY_LEN: usize = 256;
 
 /// Reads a `canaries.toml` file.
 pub fn load_file(path: &Path) -> Result<Vec<Canary>, CanaryError> {
@@ -59,13 +103,6 @@ pub fn load_file(path: &Path) -> Result<Vec<Canary>, CanaryError> {
     Ok(file.canary)
 }
 
-/// One literal pattern in the automaton.
-#[derive(Debug, Clone)]
-struct Pattern {
-    canary: u32,
-    encoding: Encoding,
-}
-
 /// A canary hit in a stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {
@@ -73,6 +110,7 @@ pub struct Hit {
     pub encoding: Encoding,
     /// Stream offset of the first byte of the encoded canary.
     pub offset: u64,
+    /// Bytes the encoded canary spans in the stream.
     pub len: usize,
     /// Up to [`CONTEXT`] bytes before, the match, and up to [`CONTEXT`] bytes after,
     /// as far as they were available in the current chunk and carried tail.
@@ -82,13 +120,237 @@ pub struct Hit {
 /// Bytes of context kept on each side of a hit.
 pub const CONTEXT: usize = 24;
 
-/// The run's canaries compiled into one automaton.
+/// Base64 alphabets (RFC 4648 §4 and §5).
+const B64_STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const B64_URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/// Fewest stable base64 characters a form may have (a 6-byte canary has 7).
+const MIN_B64_MIDDLE: usize = 6;
+/// Base64 characters a line must hold before its line break is dropped.
+pub const MIME_RUN: u32 = 16;
+/// Trie states up to which the automaton is a DFA (faster, larger: a state
+/// takes 4 bytes per byte class, a few hundred bytes).
+const DFA_STATES: usize = 40_000;
+
+/// The 6-bit value of a base64 character in either alphabet.
+fn b64_value(c: u8) -> Option<u8> {
+    Some(match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' | b'-' => 62,
+        b'/' | b'_' => 63,
+        _ => return None,
+    })
+}
+
+fn is_b64(c: u8) -> bool {
+    b64_value(c).is_some()
+}
+
+/// The canary's leading bits at a base64 alignment: the low `bits` of the
+/// character before the pattern must equal `value`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Lead {
+    bits: u8,
+    value: u8,
+}
+
+impl Lead {
+    fn accepts(self, before: Option<u8>) -> bool {
+        before
+            .and_then(b64_value)
+            .is_some_and(|v| v & ((1 << self.bits) - 1) == self.value)
+    }
+}
+
+/// One literal pattern in the automaton.
+#[derive(Debug, Clone, Copy)]
+struct Pattern {
+    canary: u32,
+    encoding: Encoding,
+    len: u32,
+    lead: Option<Lead>,
+    /// A UTF-16 form of Latin-1 text: its other byte order is the same
+    /// bytes one position over, so the two may match as twins.
+    twin: bool,
+}
+
+/// A searched form of a canary.
+struct Form {
+    encoding: Encoding,
+    bytes: Vec<u8>,
+    lead: Option<Lead>,
+    twin: bool,
+}
+
+/// Every literal form of a canary (`text` already NFC).
+fn forms(text: &str) -> Vec<Form> {
+    let plain = |encoding, bytes: Vec<u8>| Form {
+        encoding,
+        bytes,
+        lead: None,
+        twin: false,
+    };
+    let nfd: String = text.nfd().collect();
+    let mut out = vec![plain(Encoding::Utf8, text.as_bytes().to_vec())];
+    if nfd != text {
+        out.push(plain(Encoding::Utf8, nfd.as_bytes().to_vec()));
+    }
+    if text.contains(' ') {
+        out.push(plain(
+            Encoding::Percent,
+            text.replace(' ', "+").into_bytes(),
+        ));
+    }
+    for t in [text, nfd.as_str()] {
+        let units: Vec<u16> = t.encode_utf16().collect();
+        let twin = units.iter().all(|&u| u < 0x100);
+        out.push(Form {
+            twin,
+            ..plain(
+                Encoding::Utf16le,
+                units.iter().flat_map(|u| u.to_le_bytes()).collect(),
+            )
+        });
+        out.push(Form {
+            twin,
+            ..plain(
+                Encoding::Utf16be,
+                units.iter().flat_map(|u| u.to_be_bytes()).collect(),
+            )
+        });
+    }
+    const HEX_L: &[u8; 16] = b"0123456789abcdef";
+    const HEX_U: &[u8; 16] = b"0123456789ABCDEF";
+    for (enc, digits) in [(Encoding::HexLower, HEX_L), (Encoding::HexUpper, HEX_U)] {
+        let hex = text
+            .bytes()
+            .flat_map(|b| [digits[usize::from(b >> 4)], digits[usize::from(b & 15)]])
+            .collect();
+        out.push(plain(enc, hex));
+    }
+    for (enc, alphabet) in [(Encoding::Base64, B64_STD), (Encoding::Base64url, B64_URL)] {
+        for (bytes, lead) in base64_forms(text.as_bytes(), alphabet) {
+            out.push(Form {
+                encoding: enc,
+                bytes,
+                lead,
+                twin: false,
+            });
+        }
+    }
+    // The same bytes under two names (std and url base64 agree unless `+/`
+    // appear; hex of digits-only text) are searched once, under the first.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|f| seen.insert(f.bytes.clone()));
+    out
+}
+
+/// The base64 forms of `u` at alignments 0, 1 and 2: the stable middle plus
+/// each possible trailing partial character, with the leading bits to check.
+fn base64_forms(u: &[u8], alphabet: &[u8; 64]) -> Vec<(Vec<u8>, Option<Lead>)> {
+    let mut out = Vec::new();
+    for a in 0..3usize {
+        let mut buf = vec![0u8; a];
+        buf.extend_from_slice(u);
+        buf.extend_from_slice(&[0, 0]);
+        let sextet = |k: usize| -> u8 {
+            let bit = 6 * k;
+            let w = u16::from(buf[bit / 8]) << 8 | u16::from(buf[bit / 8 + 1]);
+            ((w >> (10 - bit % 8)) & 63) as u8
+        };
+        let lo = 8 * a;
+        let hi = 8 * (a + u.len());
+        let kmin = lo.div_ceil(6);
+        let kend = hi / 6;
+        if kend < kmin + MIN_B64_MIDDLE {
+            continue;
+        }
+        let middle: Vec<u8> = (kmin..kend)
+            .map(|k| alphabet[usize::from(sextet(k))])
+            .collect();
+        let lead = (lo % 6 != 0).then(|| {
+            let bits = (6 * kmin - lo) as u8;
+            Lead {
+                bits,
+                value: sextet(kmin - 1) & ((1 << bits) - 1),
+            }
+        });
+        if hi % 6 == 0 {
+            out.push((middle, lead));
+            continue;
+        }
+        let known = hi - 6 * kend;
+        let high = sextet(kend) >> (6 - known);
+        for x in 0..(1u8 << (6 - known)) {
+            let v = high << (6 - known) | x;
+            let mut m = middle.clone();
+            m.push(alphabet[usize::from(v)]);
+            out.push((m, lead));
+        }
+    }
+    out
+}
+
+/// The literal forms of a canary as searched (NFC-normalised first), for
+/// display and tests. Base64 forms include each trailing alternative.
+pub fn variants(text: &str) -> Vec<(Encoding, Vec<u8>)> {
+    let text: String = text.nfc().collect();
+    forms(&text)
+        .into_iter()
+        .map(|f| (f.encoding, f.bytes))
+        .collect()
+}
+
+/// The compiled automaton: a DFA while it stays small, else a contiguous NFA.
 #[derive(Debug, Clone)]
+enum Auto {
+    Dfa(dfa::DFA),
+    Nfa(contiguous::NFA),
+}
+
+/// Byte classes for the scanner.
+const WAKE: u8 = 1;
+const TRIGGER: u8 = 2;
+
+/// The run's canaries compiled into one automaton.
+#[derive(Clone)]
 pub struct CanarySet {
     canaries: Vec<Canary>,
-    ac: Option<AhoCorasick>,
     patterns: Vec<Pattern>,
+    auto: Option<Auto>,
+    start: StateID,
     max_len: usize,
+    /// Per byte: `WAKE` when it leaves the start state or may start an
+    /// escape, `TRIGGER` when it may start an escape.
+    class: Box<[u8; 256]>,
+    /// Bytes occurring in a decodable form: an escape that decodes to
+    /// anything else cannot be part of a canary, so it forks no lane.
+    useful: Box<[bool; 256]>,
+    /// Whether skipping over non-`WAKE` bytes pays off (few wake bytes).
+    skip: bool,
+    /// Whether any base64 form exists (else line breaks never fork a lane).
+    base64: bool,
+    tail_len: usize,
+    ring_len: usize,
+}
+
+impl std::fmt::Debug for CanarySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CanarySet")
+            .field("canaries", &self.canaries.len())
+            .field("patterns", &self.patterns.len())
+            .field("max_len", &self.max_len)
+            .field(
+                "automaton",
+                &match &self.auto {
+                    None => "none",
+                    Some(Auto::Dfa(_)) => "dfa",
+                    Some(Auto::Nfa(_)) => "nfa",
+                },
+            )
+            .finish()
+    }
 }
 
 impl Default for CanarySet {
@@ -101,42 +363,94 @@ impl CanarySet {
     /// Builds the automaton. Canary text is NFC-normalised; duplicates are merged.
     pub fn new(canaries: Vec<Canary>) -> Result<CanarySet, CanaryError> {
         let mut uniq: Vec<Canary> = Vec::new();
+        let mut texts = std::collections::HashSet::new();
         for mut c in canaries {
             c.text = c.text.nfc().collect();
-            if c.text.len() < 6 {
+            if c.text.len() < MIN_CANARY_LEN {
                 return Err(CanaryError::TooShort(c.text));
             }
-            if !uniq.iter().any(|u| u.text == c.text) {
+            if c.text.len() > MAX_CANARY_LEN {
+                return Err(CanaryError::TooLong(c.text.len()));
+            }
+            if texts.insert(c.text.clone()) {
                 uniq.push(c);
             }
         }
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut patterns = Vec::new();
+        let mut useful = Box::new([false; 256]);
         for (i, c) in uniq.iter().enumerate() {
-            for (encoding, bytes) in variants(&c.text) {
-                literals.push(bytes);
+            for f in forms(&c.text) {
+                if matches!(
+                    f.encoding,
+                    Encoding::Utf8 | Encoding::Percent | Encoding::Base64 | Encoding::Base64url
+                ) {
+                    for &b in &f.bytes {
+                        useful[usize::from(b)] = true;
+                    }
+                }
                 patterns.push(Pattern {
                     canary: i as u32,
-                    encoding,
+                    encoding: f.encoding,
+                    len: f.bytes.len() as u32,
+                    lead: f.lead,
+                    twin: f.twin,
                 });
+                literals.push(f.bytes);
             }
         }
         let max_len = literals.iter().map(Vec::len).max().unwrap_or(0);
-        let ac = if literals.is_empty() {
+        let auto = if literals.is_empty() {
             None
-        } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::LeftmostLongest)
+        } else if trie_states(&literals) <= DFA_STATES {
+            Some(Auto::Dfa(
+                dfa::Builder::new()
+                    .match_kind(MatchKind::Standard)
+                    .start_kind(StartKind::Unanchored)
+                    .prefilter(false)
+                    .byte_classes(true)
                     .build(&literals)
                     .map_err(|e| CanaryError::Automaton(e.to_string()))?,
-            )
+            ))
+        } else {
+            Some(Auto::Nfa(
+                contiguous::Builder::new()
+                    .match_kind(MatchKind::Standard)
+                    .prefilter(false)
+                    .byte_classes(true)
+                    .build(&literals)
+                    .map_err(|e| CanaryError::Automaton(e.to_string()))?,
+            ))
         };
+        let mut class = Box::new([0u8; 256]);
+        let mut start = StateID::ZERO;
+        if let Some(a) = &auto {
+            start = match a {
+                Auto::Dfa(d) => leave_table(d, &mut class),
+                Auto::Nfa(n) => leave_table(n, &mut class),
+            }?;
+            for b in 0..=255u8 {
+                if escape::is_introducer(b) {
+                    class[usize::from(b)] |= WAKE | TRIGGER;
+                }
+            }
+        }
+        let wake = class.iter().filter(|&&c| c & WAKE != 0).count();
+        let base64 = patterns
+            .iter()
+            .any(|p| matches!(p.encoding, Encoding::Base64 | Encoding::Base64url));
         Ok(CanarySet {
             canaries: uniq,
-            ac,
             patterns,
+            auto,
+            start,
             max_len,
+            class,
+            useful,
+            skip: wake <= 64,
+            base64,
+            tail_len: max_len + 1 + CONTEXT,
+            ring_len: (max_len + 2).next_power_of_two(),
         })
     }
 
@@ -156,104 +470,179 @@ impl CanarySet {
         self.canaries.get(idx as usize)
     }
 
-    /// Number of literal patterns (canaries × encodings) in the automaton.
+    /// Number of literal patterns (canaries × forms) in the automaton.
     pub fn pattern_count(&self) -> usize {
         self.patterns.len()
     }
 
-    /// Scans the next chunk of a stream, reporting hits that end in this chunk.
-    pub fn scan(&self, st: &mut ScanState, data: &[u8], mut on_hit: impl FnMut(Hit)) {
-        let Some(ac) = &self.ac else {
+    /// Length of the longest literal form: how far back a match can start.
+    pub fn max_pattern_len(&self) -> usize {
+        self.max_len
+    }
+
+    /// Heap bytes held by the automaton.
+    pub fn memory_usage(&self) -> usize {
+        match &self.auto {
+            None => 0,
+            Some(Auto::Dfa(d)) => d.memory_usage(),
+            Some(Auto::Nfa(n)) => n.memory_usage(),
+        }
+    }
+
+    /// Scans the next chunk of a stream, reporting hits that end in this
+    /// chunk, in stream order.
+    pub fn scan(&self, st: &mut ScanState, data: &[u8], on_hit: impl FnMut(Hit)) {
+        self.scan_chunk(st, data, true, on_hit);
+    }
+
+    /// Scans a self-contained value (a database cell, a datagram, a header
+    /// value) with fresh state.
+    pub fn scan_once(&self, data: &[u8], on_hit: impl FnMut(Hit)) {
+        let mut st = ScanState::default();
+        self.scan_chunk(&mut st, data, false, on_hit);
+    }
+
+    /// The stream ended: reports a hit still waiting for a byte that will
+    /// not come (a UTF-16BE canary that ends the stream), then releases the
+    /// stream's buffers.
+    pub fn finish(&self, st: &mut ScanState, mut on_hit: impl FnMut(Hit)) {
+        if st.held != NONE
+            && let Some(p) = self.patterns.get(st.held as usize)
+            && let Some(start) = st.pos.checked_sub(u64::from(p.len))
+        {
+            let back = (st.pos - start) as usize + CONTEXT;
+            let context = st.tail[st.tail.len().saturating_sub(back)..].to_vec();
+            on_hit(Hit {
+                canary: p.canary,
+                encoding: p.encoding,
+                offset: start,
+                len: p.len as usize,
+                context,
+            });
+        }
+        st.reset();
+    }
+
+    fn scan_chunk(
+        &self,
+        st: &mut ScanState,
+        data: &[u8],
+        keep_tail: bool,
+        mut on_hit: impl FnMut(Hit),
+    ) {
+        let Some(auto) = &self.auto else {
             st.pos += data.len() as u64;
             return;
         };
         if data.is_empty() {
             return;
         }
-        // Carry enough to complete a split match, plus context for its snippet.
-        let overlap = self.max_len.saturating_sub(1);
-        let keep = overlap + CONTEXT;
-        let chunk_start = st.pos;
-        // Matches straddling the carried tail and this chunk.
-        if !st.tail.is_empty() {
-            let head = &data[..data.len().min(overlap + CONTEXT)];
-            let tlen = st.tail.len();
-            st.joint.clear();
-            st.joint.extend_from_slice(&st.tail);
-            st.joint.extend_from_slice(head);
-            // Only the last `overlap` bytes of the tail can start a split match.
-            let mut at = tlen.saturating_sub(overlap);
-            while at < tlen {
-                let input = Input::new(&st.joint[..]).span(at..st.joint.len());
-                let Some(m) = ac.find(input) else { break };
-                if m.start() >= tlen {
-                    break;
-                }
-                if m.end() <= tlen {
-                    // Already reported with the previous chunk; look for an
-                    // overlapping match that starts after it.
-                    at = m.start() + 1;
-                    continue;
-                }
-                let p = &self.patterns[m.pattern().as_usize()];
-                let from = m.start().saturating_sub(CONTEXT);
-                let to = (m.end() + CONTEXT).min(st.joint.len());
-                on_hit(Hit {
-                    canary: p.canary,
-                    encoding: p.encoding,
-                    offset: chunk_start - (tlen - m.start()) as u64,
-                    len: m.len(),
-                    context: st.joint[from..to].to_vec(),
-                });
-                at = m.end();
-            }
+        let mut hits = Vec::new();
+        match auto {
+            Auto::Dfa(a) => scan_with(self, a, st, data, keep_tail, &mut hits),
+            Auto::Nfa(a) => scan_with(self, a, st, data, keep_tail, &mut hits),
         }
-        for m in ac.find_iter(data) {
-            let p = &self.patterns[m.pattern().as_usize()];
-            let from = m.start().saturating_sub(CONTEXT);
-            let to = (m.end() + CONTEXT).min(data.len());
-            on_hit(Hit {
-                canary: p.canary,
-                encoding: p.encoding,
-                offset: chunk_start + m.start() as u64,
-                len: m.len(),
-                context: data[from..to].to_vec(),
-            });
+        if keep_tail {
+            keep_last(&mut st.tail, data, self.tail_len);
         }
         st.pos += data.len() as u64;
-        // Carry the last `keep` bytes of tail+data.
-        if data.len() >= keep {
-            st.tail.clear();
-            st.tail.extend_from_slice(&data[data.len() - keep..]);
-        } else {
-            st.tail.extend_from_slice(data);
-            if st.tail.len() > keep {
-                let cut = st.tail.len() - keep;
-                st.tail.drain(..cut);
-            }
+        hits.sort_by_key(|h| (h.offset, h.canary, h.encoding));
+        for h in hits {
+            on_hit(h);
         }
-    }
-
-    /// Scans a self-contained value (a database cell, a datagram) with fresh state.
-    pub fn scan_once(&self, data: &[u8], on_hit: impl FnMut(Hit)) {
-        let mut st = ScanState::default();
-        self.scan(&mut st, data, on_hit);
     }
 }
 
-/// Matcher state of one byte stream.
-#[derive(Debug, Default, Clone)]
+/// States of the trie of `literals` (shared prefixes counted once).
+fn trie_states(literals: &[Vec<u8>]) -> usize {
+    let mut sorted: Vec<&[u8]> = literals.iter().map(Vec::as_slice).collect();
+    sorted.sort_unstable();
+    let mut states = 1;
+    let mut prev: &[u8] = &[];
+    for l in sorted {
+        let common = prev.iter().zip(l).take_while(|(a, b)| a == b).count();
+        states += l.len() - common;
+        prev = l;
+    }
+    states
+}
+
+/// Marks the bytes that leave the start state; returns the start state.
+fn leave_table<A: Automaton>(a: &A, class: &mut [u8; 256]) -> Result<StateID, CanaryError> {
+    let start = a
+        .start_state(Anchored::No)
+        .map_err(|e| CanaryError::Automaton(e.to_string()))?;
+    for b in 0..=255u8 {
+        if a.next_state(Anchored::No, start, b) != start {
+            class[usize::from(b)] |= WAKE;
+        }
+    }
+    Ok(start)
+}
+
+/// Keeps the last `keep` bytes of `tail ++ data` in `tail`.
+fn keep_last(tail: &mut Vec<u8>, data: &[u8], keep: usize) {
+    if data.len() >= keep {
+        tail.clear();
+        tail.extend_from_slice(&data[data.len() - keep..]);
+    } else {
+        let total = tail.len() + data.len();
+        if total > keep {
+            tail.drain(..total - keep);
+        }
+        tail.extend_from_slice(data);
+    }
+}
+
+/// Matcher state of one byte stream: the automaton state, the stream
+/// position, the last few bytes (for base64 leading bits, context and lane
+/// history) and, once an escape was met, the decoding lane.
+#[derive(Clone)]
 pub struct ScanState {
-    tail: Vec<u8>,
-    joint: Vec<u8>,
+    /// `StateID::ZERO` (the dead state) until the first chunk.
+    sid: StateID,
     /// Stream offset of the next byte.
     pos: u64,
+    tail: Vec<u8>,
+    lane: Option<Box<Lane>>,
+    /// A UTF-16BE hit (pattern index) that ended with the last chunk and
+    /// waits for the next byte to tell whether it is a twin; `NONE` if none.
+    held: u32,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl Default for ScanState {
+    fn default() -> Self {
+        ScanState {
+            sid: StateID::ZERO,
+            pos: 0,
+            tail: Vec::new(),
+            lane: None,
+            held: NONE,
+        }
+    }
+}
+
+impl std::fmt::Debug for ScanState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScanState")
+            .field("pos", &self.pos)
+            .field("tail", &self.tail.len())
+            .field("lane", &self.lane.as_ref().is_some_and(|l| l.active))
+            .finish()
+    }
 }
 
 impl ScanState {
     /// A hole in the stream: nothing can match across it.
     pub fn gap(&mut self, len: u64) {
+        self.sid = StateID::ZERO;
+        self.held = NONE;
         self.tail.clear();
+        if let Some(l) = &mut self.lane {
+            l.stop();
+        }
         self.pos += len;
     }
 
@@ -263,17 +652,473 @@ impl ScanState {
 
     /// Releases buffers of a stream that has ended.
     pub fn reset(&mut self) {
+        self.sid = StateID::ZERO;
+        self.held = NONE;
         self.tail = Vec::new();
-        self.joint = Vec::new();
+        self.lane = None;
     }
 }
 
-/// The encoded forms of a canary searched as literals.
+/// One chunk being scanned.
+struct Run<'a, A> {
+    set: &'a CanarySet,
+    aut: &'a A,
+    data: &'a [u8],
+    /// Stream offset of `data[0]`.
+    base: u64,
+    /// Stream bytes just before `data`.
+    tail: &'a [u8],
+    hits: &'a mut Vec<Hit>,
+    /// More chunks may follow (`scan`, not `scan_once`).
+    streaming: bool,
+    /// A UTF-16BE hit held at the end of this chunk (see [`Run::utf16_twin`]).
+    held: u32,
+}
+
+impl<A: Automaton> Run<'_, A> {
+    /// The stream byte at `abs`, if still in this chunk or the tail.
+    fn byte_at(&self, abs: u64) -> Option<u8> {
+        if abs >= self.base {
+            self.data
+                .get(usize::try_from(abs - self.base).ok()?)
+                .copied()
+        } else {
+            let back = usize::try_from(self.base - abs).ok()?;
+            self.tail.len().checked_sub(back).map(|i| self.tail[i])
+        }
+    }
+
+    /// First stream offset still available.
+    fn first(&self) -> u64 {
+        self.base.saturating_sub(self.tail.len() as u64)
+    }
+
+    /// Stream bytes `[from, to)` as far as available.
+    fn context(&self, from: u64, to: u64) -> Vec<u8> {
+        let from = from.max(self.first());
+        let to = to.min(self.base + self.data.len() as u64);
+        (from..to).filter_map(|o| self.byte_at(o)).collect()
+    }
+
+    fn hit(&mut self, p: &Pattern, encoding: Encoding, start: u64, end: u64) {
+        let context = self.context(start.saturating_sub(CONTEXT as u64), end + CONTEXT as u64);
+        self.hits.push(Hit {
+            canary: p.canary,
+            encoding,
+            offset: start,
+            len: (end - start) as usize,
+            context,
+        });
+    }
+
+    /// Matches of the raw cursor ending at `data[i]`.
+    fn raw_matches(&mut self, sid: StateID, i: usize) {
+        let end = self.base + i as u64 + 1;
+        for k in 0..self.aut.match_len(sid) {
+            let pid = self.aut.match_pattern(sid, k).as_usize();
+            let p = self.set.patterns[pid];
+            let Some(start) = end.checked_sub(u64::from(p.len)) else {
+                continue;
+            };
+            if let Some(lead) = p.lead {
+                let before = start.checked_sub(1).and_then(|o| self.byte_at(o));
+                if !lead.accepts(before) {
+                    continue;
+                }
+            }
+            if p.twin && self.utf16_twin(pid, &p, start, end) {
+                continue;
+            }
+            self.hit(&p, p.encoding, start, end);
+        }
+    }
+
+    /// Whether a UTF-16 hit is the twin of one in the other byte order.
+    ///
+    /// Latin-1 text in UTF-16LE, read one byte later, is the same text in
+    /// UTF-16BE (`P\0S\0` vs `\0P\0S`), so both forms match one byte apart
+    /// and only the surroundings could tell them apart. Of such a pair, the
+    /// hit at the even stream offset is kept (text usually starts aligned);
+    /// when the byte deciding a BE hit is in the next chunk, the BE hit is
+    /// kept and its LE twin dropped.
+    fn utf16_twin(&mut self, pid: usize, p: &Pattern, start: u64, end: u64) -> bool {
+        match p.encoding {
+            Encoding::Utf16le => {
+                start % 2 == 1 && start.checked_sub(1).and_then(|o| self.byte_at(o)) == Some(0)
+            }
+            Encoding::Utf16be if start % 2 == 1 => match self.byte_at(end) {
+                Some(b) => b == 0,
+                // The deciding byte starts the next chunk: hold the hit until then.
+                None if self.streaming => {
+                    self.held = pid as u32;
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Reports a hit held at the end of the previous chunk unless this
+    /// chunk's first byte shows it to be the twin of a UTF-16LE hit.
+    fn release(&mut self, held: u32) {
+        let Some(&p) = self.set.patterns.get(held as usize) else {
+            return;
+        };
+        if self.data.first() != Some(&0)
+            && let Some(start) = self.base.checked_sub(u64::from(p.len))
+        {
+            self.hit(&p, p.encoding, start, self.base);
+        }
+    }
+
+    /// Whether the trigger byte at `data[i]` starts an escape that could be
+    /// part of a canary (only then is a lane worth forking).
+    fn forks(&self, i: usize) -> bool {
+        let data = self.data;
+        match data[i] {
+            // A CR LF forks at the CR; after a CR the run check fails anyway.
+            b'\n' => self.line_break(i, 1),
+            b'\r' => match data.get(i + 1) {
+                Some(b'\n') | None => self.line_break(i, 2),
+                Some(_) => false,
+            },
+            _ => {
+                let end = data.len().min(i + MAX_ESCAPE);
+                match escape::parse(&data[i..end], false) {
+                    Step::Done(d) => {
+                        let out = d.bytes();
+                        out.is_empty()
+                            || (out.iter().all(|&b| self.set.useful[usize::from(b)])
+                                && (d.kind != Kind::QuotedPrintable || qp_escaped(out[0])))
+                    }
+                    Step::Need => end == data.len(),
+                    Step::Literal => false,
+                }
+            }
+        }
+    }
+
+    /// A line break of `len` bytes at `data[i]` between base64 lines.
+    fn line_break(&self, i: usize, len: usize) -> bool {
+        if !self.set.base64 {
+            return false;
+        }
+        let at = self.base + i as u64;
+        let run = (1..=u64::from(MIME_RUN)).all(|k| {
+            at.checked_sub(k)
+                .and_then(|o| self.byte_at(o))
+                .is_some_and(is_b64)
+        });
+        run && self.data.get(i + len).is_none_or(|&c| is_b64(c))
+    }
+}
+
+/// Bytes a quoted-printable encoder escapes (RFC 2045 §6.7): `=`, controls
+/// and everything outside ASCII; a `=XX` of a plain letter is not QP.
+fn qp_escaped(b: u8) -> bool {
+    b == b'=' || b < 0x20 || b >= 0x7f
+}
+
+fn scan_with<A: Automaton>(
+    set: &CanarySet,
+    aut: &A,
+    st: &mut ScanState,
+    data: &[u8],
+    streaming: bool,
+    hits: &mut Vec<Hit>,
+) {
+    let ScanState {
+        sid: st_sid,
+        pos,
+        tail,
+        lane,
+        held,
+    } = st;
+    let mut run = Run {
+        set,
+        aut,
+        data,
+        base: *pos,
+        tail: tail.as_slice(),
+        hits,
+        streaming,
+        held: NONE,
+    };
+    if *held != NONE {
+        run.release(*held);
+    }
+    // A lane still decoding from the previous chunk goes first.
+    let mut lane_until = 0usize;
+    if let Some(l) = lane.as_deref_mut()
+        && l.active
+    {
+        lane_until = l.run(&mut run, 0);
+    }
+    let start = set.start;
+    let class = &*set.class;
+    let mut sid = if *st_sid == StateID::ZERO {
+        start
+    } else {
+        *st_sid
+    };
+    let n = data.len();
+    let mut i = 0;
+    while i < n {
+        if sid == start && set.skip {
+            i = next_wake(data, i, class);
+            if i >= n {
+                break;
+            }
+        }
+        let b = data[i];
+        let prev = sid;
+        sid = aut.next_state(Anchored::No, sid, b);
+        if aut.is_special(sid) && aut.is_match(sid) {
+            run.raw_matches(sid, i);
+        }
+        if class[usize::from(b)] & TRIGGER != 0 && i >= lane_until && run.forks(i) {
+            let l = lane.get_or_insert_with(|| Box::new(Lane::new(set.ring_len)));
+            l.fork(&run, prev, i);
+            lane_until = l.run(&mut run, i);
+        }
+        i += 1;
+    }
+    *st_sid = sid;
+    *held = run.held;
+}
+
+/// The first index at or after `i` whose byte is `WAKE`, or `data.len()`.
+#[inline]
+fn next_wake(data: &[u8], mut i: usize, class: &[u8; 256]) -> usize {
+    while let Some(b) = data.get(i..i + 8) {
+        let m = class[usize::from(b[0])]
+            | class[usize::from(b[1])]
+            | class[usize::from(b[2])]
+            | class[usize::from(b[3])]
+            | class[usize::from(b[4])]
+            | class[usize::from(b[5])]
+            | class[usize::from(b[6])]
+            | class[usize::from(b[7])];
+        if m & WAKE != 0 {
+            break;
+        }
+        i += 8;
+    }
+    while let Some(&b) = data.get(i) {
+        if class[usize::from(b)] & WAKE != 0 {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// The decoding lane: a second cursor in the automaton fed decoded bytes.
 ///
-/// Forms that depend on alignment or escaping choices (base64, percent,
-/// JSON escapes) are generated here so that one automaton finds all of them.
-pub fn variants(text: &str) -> Vec<(Encoding, Vec<u8>)> {
-    vec![(Encoding::Utf8, text.as_bytes().to_vec())]
+/// Positions (`dpos`) count decoded bytes; a ring keeps the last bytes and
+/// the stream offset each came from, for base64 leading bits and to report
+/// hits at stream offsets.
+#[derive(Clone)]
+struct Lane {
+    active: bool,
+    sid: StateID,
+    /// Next decoded position; starts at 1 so that 0 can mean "no escape".
+    dpos: u64,
+    /// First position of the history copied at the last fork.
+    hist_from: u64,
+    /// Where the latest escape since the fork took effect (the position after
+    /// its decoded bytes, or where a dropped line break was); 0: none yet.
+    last_esc: u64,
+    /// The same per escape kind, to name a hit's encoding.
+    kinds: [u64; 5],
+    /// Base64 characters decoded in a row.
+    b64run: u32,
+    pend: [u8; MAX_ESCAPE],
+    pend_len: usize,
+    /// Stream offset of `pend[0]`.
+    pend_raw: u64,
+    ring: Box<[u8]>,
+    /// Low 32 bits of the stream offset each ring byte came from.
+    ring_raw: Box<[u32]>,
+}
+
+impl Lane {
+    fn new(ring_len: usize) -> Lane {
+        Lane {
+            active: false,
+            sid: StateID::ZERO,
+            dpos: 1,
+            hist_from: 1,
+            last_esc: 0,
+            kinds: [0; 5],
+            b64run: 0,
+            pend: [0; MAX_ESCAPE],
+            pend_len: 0,
+            pend_raw: 0,
+            ring: vec![0; ring_len].into_boxed_slice(),
+            ring_raw: vec![0; ring_len].into_boxed_slice(),
+        }
+    }
+
+    fn stop(&mut self) {
+        self.active = false;
+        self.pend_len = 0;
+    }
+
+    fn mask(&self) -> u64 {
+        self.ring.len() as u64 - 1
+    }
+
+    /// Starts decoding at `data[i]` from the raw cursor's state `sid` before
+    /// that byte, with the stream bytes before it as history.
+    fn fork<A: Automaton>(&mut self, run: &Run<'_, A>, sid: StateID, i: usize) {
+        self.active = true;
+        self.sid = sid;
+        self.last_esc = 0;
+        self.pend_len = 0;
+        self.b64run = 0;
+        let at = run.base + i as u64;
+        let k = (self.ring.len() as u64).min(at - run.first());
+        self.hist_from = self.dpos;
+        for o in at - k..at {
+            let b = run.byte_at(o).unwrap_or(0);
+            self.record(b, o);
+        }
+    }
+
+    /// Appends a decoded byte to the history.
+    fn record(&mut self, b: u8, raw: u64) {
+        let slot = (self.dpos & self.mask()) as usize;
+        self.ring[slot] = b;
+        self.ring_raw[slot] = raw as u32;
+        self.dpos += 1;
+        self.b64run = if is_b64(b) {
+            self.b64run.saturating_add(1)
+        } else {
+            0
+        };
+    }
+
+    /// Feeds `data[from..]` until the lane is back in step with the raw
+    /// cursor; returns the index where it stopped (or `data.len()`).
+    fn run<A: Automaton>(&mut self, run: &mut Run<'_, A>, from: usize) -> usize {
+        let data = run.data;
+        for (k, &b) in data.iter().enumerate().skip(from) {
+            self.push(run, b, run.base + k as u64);
+            if self.in_step(run.set.max_len) {
+                self.active = false;
+                return k + 1;
+            }
+        }
+        run.data.len()
+    }
+
+    /// Once the longest pattern's length has passed since the last escape,
+    /// the lane's state equals the raw cursor's: nothing more to find.
+    fn in_step(&self, max_len: usize) -> bool {
+        self.pend_len == 0 && (self.last_esc == 0 || self.dpos - self.last_esc >= max_len as u64)
+    }
+
+    fn push<A: Automaton>(&mut self, run: &mut Run<'_, A>, b: u8, raw: u64) {
+        if self.pend_len == 0 && !escape::is_introducer(b) {
+            self.emit(run, b, raw, raw + 1);
+            return;
+        }
+        if self.pend_len == 0 {
+            self.pend_raw = raw;
+        }
+        if let Some(slot) = self.pend.get_mut(self.pend_len) {
+            *slot = b;
+            self.pend_len += 1;
+        }
+        self.drain(run);
+    }
+
+    /// Decodes what the pending bytes allow.
+    fn drain<A: Automaton>(&mut self, run: &mut Run<'_, A>) {
+        while self.pend_len > 0 {
+            let first = self.pend[0];
+            let step = if escape::is_introducer(first) {
+                escape::parse(&self.pend[..self.pend_len], self.b64run >= MIME_RUN)
+            } else {
+                Step::Literal
+            };
+            let used = match step {
+                Step::Need if self.pend_len < MAX_ESCAPE => return,
+                Step::Need | Step::Literal => {
+                    self.emit(run, first, self.pend_raw, self.pend_raw + 1);
+                    1
+                }
+                Step::Done(d) => {
+                    let len = usize::from(d.len);
+                    let out = d.bytes();
+                    let effect = self.dpos + out.len() as u64;
+                    self.last_esc = effect;
+                    self.kinds[d.kind.index()] = effect;
+                    let (rs, re) = (self.pend_raw, self.pend_raw + len as u64);
+                    for &o in out {
+                        self.emit(run, o, rs, re);
+                    }
+                    len
+                }
+            };
+            self.pend.copy_within(used..self.pend_len, 0);
+            self.pend_len -= used;
+            self.pend_raw += used as u64;
+        }
+    }
+
+    /// Steps the automaton with one decoded byte from stream bytes `[rs, re)`.
+    fn emit<A: Automaton>(&mut self, run: &mut Run<'_, A>, b: u8, rs: u64, re: u64) {
+        self.sid = run.aut.next_state(Anchored::No, self.sid, b);
+        self.record(b, rs);
+        if !(run.aut.is_special(self.sid) && run.aut.is_match(self.sid)) {
+            return;
+        }
+        for k in 0..run.aut.match_len(self.sid) {
+            let p = run.set.patterns[run.aut.match_pattern(self.sid, k).as_usize()];
+            let Some(start) = self.dpos.checked_sub(u64::from(p.len)) else {
+                continue;
+            };
+            let span = start - u64::from(p.lead.is_some());
+            // Without an escape inside, the raw cursor has it already.
+            if self.last_esc <= span || span < self.hist_from {
+                continue;
+            }
+            if let Some(lead) = p.lead {
+                let before = self.ring[(span & self.mask()) as usize];
+                if !lead.accepts(Some(before)) {
+                    continue;
+                }
+            }
+            let lo = self.ring_raw[(start & self.mask()) as usize];
+            let raw_start = re - u64::from((re as u32).wrapping_sub(lo));
+            let encoding = if p.encoding == Encoding::Utf8 {
+                self.escape_encoding(span)
+            } else {
+                p.encoding
+            };
+            run.hit(&p, encoding, raw_start, re);
+        }
+    }
+
+    /// The encoding of the escapes inside a hit starting at `span`: line
+    /// breaks alone only wrapped the text.
+    fn escape_encoding(&self, span: u64) -> Encoding {
+        for kind in Kind::ALL {
+            if kind != Kind::LineBreak && self.kinds[kind.index()] > span {
+                return match kind {
+                    Kind::Percent => Encoding::Percent,
+                    Kind::Json => Encoding::JsonEscape,
+                    Kind::Html => Encoding::HtmlEntity,
+                    Kind::QuotedPrintable => Encoding::QuotedPrintable,
+                    Kind::LineBreak => Encoding::Utf8,
+                };
+            }
+        }
+        Encoding::Utf8
+    }
 }
 
 /// The fixed prefix of generated canaries.
@@ -353,6 +1198,15 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+
+    /// The wire fixtures' canary.
+    const C: &str = "PS-OBWGC2LOONUWO2DU4";
+    /// Non-ASCII with spaces: percent, QP, entities and NFD have work to do.
+    const INTL: &str = "Grüße aus Köln 7H2K";
+    /// Its base64 holds `/` at every alignment, so base64url differs.
+    const SLASHY: &str = "PS-??????-7H2K";
 
     fn set(texts: &[&str]) -> CanarySet {
         CanarySet::new(
@@ -368,6 +1222,10 @@ mod tests {
         .unwrap()
     }
 
+    fn all() -> CanarySet {
+        set(&[C, INTL, SLASHY])
+    }
+
     fn scan_chunks(s: &CanarySet, chunks: &[&[u8]]) -> Vec<Hit> {
         let mut st = ScanState::default();
         let mut hits = Vec::new();
@@ -375,6 +1233,489 @@ mod tests {
             s.scan(&mut st, c, |h| hits.push(h));
         }
         hits
+    }
+
+    fn show(msg: &[u8]) -> String {
+        String::from_utf8_lossy(msg).into_owned()
+    }
+
+    /// `msg` holds exactly one hit, of canary `canary` in `enc`: scanned
+    /// whole, once, byte by byte, split in two at every position and split in
+    /// three at every pair of positions inside the encoded canary.
+    fn assert_found(s: &CanarySet, msg: &[u8], canary: &str, enc: Encoding) -> Hit {
+        let whole = scan_chunks(s, &[msg]);
+        assert_eq!(
+            whole
+                .iter()
+                .map(|h| (s.get(h.canary).unwrap().text.as_str(), h.encoding))
+                .collect::<Vec<_>>(),
+            vec![(canary, enc)],
+            "{}",
+            show(msg)
+        );
+        let want = whole[0].clone();
+        let mut once = Vec::new();
+        s.scan_once(msg, |h| once.push(h));
+        assert_eq!(once, whole);
+        let same = |hits: Vec<Hit>, how: &str| {
+            assert_eq!(hits.len(), 1, "{how}: {}", show(msg));
+            assert_eq!(
+                (
+                    hits[0].canary,
+                    hits[0].encoding,
+                    hits[0].offset,
+                    hits[0].len
+                ),
+                (want.canary, want.encoding, want.offset, want.len),
+                "{how}: {}",
+                show(msg)
+            );
+        };
+        let bytes: Vec<&[u8]> = msg.chunks(1).collect();
+        same(scan_chunks(s, &bytes), "byte by byte");
+        for cut in 0..=msg.len() {
+            same(
+                scan_chunks(s, &[&msg[..cut], &msg[cut..]]),
+                &format!("cut at {cut}"),
+            );
+        }
+        let (from, to) = (want.offset as usize, want.offset as usize + want.len);
+        for a in from..=to {
+            for b in a..=to {
+                same(
+                    scan_chunks(s, &[&msg[..a], &msg[a..b], &msg[b..]]),
+                    &format!("cuts at {a} and {b}"),
+                );
+            }
+        }
+        want
+    }
+
+    fn assert_none(s: &CanarySet, msg: &[u8]) {
+        let hits = scan_chunks(s, &[msg]);
+        assert!(hits.is_empty(), "{}: {hits:?}", show(msg));
+    }
+
+    fn utf16(text: &str, le: bool) -> Vec<u8> {
+        text.encode_utf16()
+            .flat_map(|u| if le { u.to_le_bytes() } else { u.to_be_bytes() })
+            .collect()
+    }
+
+    fn hex(bytes: &[u8], upper: bool) -> String {
+        bytes
+            .iter()
+            .map(|b| {
+                if upper {
+                    format!("{b:02X}")
+                } else {
+                    format!("{b:02x}")
+                }
+            })
+            .collect()
+    }
+
+    fn pseudo_random(n: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn utf8_nfd_utf16_and_hex() {
+        let s = all();
+        let hit = assert_found(&s, format!("hello {C} world").as_bytes(), C, Encoding::Utf8);
+        assert_eq!((hit.offset, hit.len), (6, C.len()));
+        assert_eq!(hit.context, format!("hello {C} world").as_bytes());
+        let nfd: String = INTL.nfd().collect();
+        assert_ne!(nfd, INTL);
+        assert_found(&s, format!("«{nfd}»").as_bytes(), INTL, Encoding::Utf8);
+        for (le, enc) in [(true, Encoding::Utf16le), (false, Encoding::Utf16be)] {
+            for text in [C, INTL] {
+                let msg = utf16(&format!("msg: {text} ok"), le);
+                assert_found(&s, &msg, text, enc);
+            }
+            assert_found(&s, &utf16(&format!("[{nfd}]"), le), INTL, enc);
+        }
+        let id = format!("id={C};");
+        for (upper, enc) in [(false, Encoding::HexLower), (true, Encoding::HexUpper)] {
+            let msg = format!("0x{}", hex(id.as_bytes(), upper));
+            assert_found(&s, msg.as_bytes(), C, enc);
+            let msg = format!("k={}", hex(INTL.as_bytes(), upper));
+            assert_found(&s, msg.as_bytes(), INTL, enc);
+        }
+    }
+
+    #[test]
+    fn base64_every_alignment_with_and_without_padding() {
+        let s = all();
+        for a in 0..3 {
+            for tail in ["", "!", "!!", " and more text"] {
+                for text in [C, INTL] {
+                    let plain = format!("{}{text}{tail}", &"xyz"[..a]);
+                    for engine in [&STANDARD, &STANDARD_NO_PAD] {
+                        let msg = format!("data:{}\"", engine.encode(&plain));
+                        assert_found(&s, msg.as_bytes(), text, Encoding::Base64);
+                    }
+                }
+                let plain = format!("{}{SLASHY}{tail}", &"xyz"[..a]);
+                for (engine, enc) in [
+                    (&STANDARD, Encoding::Base64),
+                    (&URL_SAFE, Encoding::Base64url),
+                    (&URL_SAFE_NO_PAD, Encoding::Base64url),
+                ] {
+                    let msg = engine.encode(&plain);
+                    assert_found(&s, msg.as_bytes(), SLASHY, enc);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn base64_near_misses_are_not_hits() {
+        // Every single-character change of the canary, including the bits of
+        // its first and last characters that fall into partial base64
+        // characters at some alignment, must not match at any alignment.
+        let s = set(&[C]);
+        let bytes = C.as_bytes();
+        for i in [0, 1, 10, bytes.len() - 2, bytes.len() - 1] {
+            for flip in [1u8, 2, 4, 8, 16, 32] {
+                let mut near = bytes.to_vec();
+                near[i] ^= flip;
+                for a in 0..3 {
+                    for tail in ["", "!", "!!"] {
+                        let mut plain = b"xyz"[..a].to_vec();
+                        plain.extend_from_slice(&near);
+                        plain.extend_from_slice(tail.as_bytes());
+                        assert_none(&s, STANDARD.encode(&plain).as_bytes());
+                        assert_none(&s, &plain);
+                        assert_none(&s, hex(&plain, false).as_bytes());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Wraps base64 into lines of `width` with `eol`, as MIME and PEM do.
+    fn wrap(b64: &str, width: usize, eol: &str) -> String {
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(width)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        lines.join(eol)
+    }
+
+    #[test]
+    fn base64_split_across_mime_lines_at_every_position() {
+        let s = all();
+        // Shifting the canary through a line moves the break across every
+        // character of its base64 form (and across the partial characters).
+        for shift in 0..80 {
+            let plain = format!(
+                "Hello Bob,\n{}the code: {C}. Regards, Alice.\n",
+                "-".repeat(shift)
+            );
+            let b64 = STANDARD.encode(&plain);
+            for eol in ["\r\n", "\n"] {
+                let body = format!(
+                    "Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+                    wrap(&b64, 76, eol)
+                );
+                let hits = scan_chunks(&s, &[body.as_bytes()]);
+                assert_eq!(
+                    hits.iter().map(|h| h.encoding).collect::<Vec<_>>(),
+                    vec![Encoding::Base64],
+                    "shift {shift}: {body}"
+                );
+            }
+        }
+        // Splits into two and three chunks around a break inside the canary.
+        for shift in [30, 40, 47] {
+            let plain = format!("{}{INTL} tschüss", "=".repeat(shift));
+            let body = wrap(&STANDARD.encode(&plain), 64, "\r\n");
+            assert_found(&s, body.as_bytes(), INTL, Encoding::Base64);
+        }
+    }
+
+    #[test]
+    fn ordinary_text_lines_are_not_joined() {
+        // A line break in text is not a base64 line break: the canary broken
+        // by a newline after a short word is not reassembled.
+        let s = set(&[C]);
+        assert_none(&s, b"see PS-OBWGC2\r\nLOONUWO2DU4 there");
+        assert_none(&s, b"see PS-OBWGC2\nLOONUWO2DU4 there");
+    }
+
+    fn form_encode(text: &str, space: &str, upper: bool) -> String {
+        let mut out = String::new();
+        for &b in text.as_bytes() {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    out.push(b as char)
+                }
+                b' ' => out.push_str(space),
+                _ if upper => out.push_str(&format!("%{b:02X}")),
+                _ => out.push_str(&format!("%{b:02x}")),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn percent_encoding_partial_full_and_plus() {
+        let s = all();
+        for upper in [true, false] {
+            let msg = format!(
+                "POST /send?to=bob&text={}&x=1",
+                form_encode(INTL, "+", upper)
+            );
+            assert_found(&s, msg.as_bytes(), INTL, Encoding::Percent);
+            let msg = format!("GET /m/{} HTTP/1.1", form_encode(INTL, "%20", upper));
+            assert_found(&s, msg.as_bytes(), INTL, Encoding::Percent);
+            let full = hex(C.as_bytes(), upper)
+                .as_bytes()
+                .chunks(2)
+                .map(|h| format!("%{}", std::str::from_utf8(h).unwrap()))
+                .collect::<String>();
+            assert_found(&s, format!("q={full}").as_bytes(), C, Encoding::Percent);
+        }
+        // Only some characters escaped.
+        assert_found(&s, b"q=PS-OBWGC%32LOO%4EUWO2DU4", C, Encoding::Percent);
+        // The plain form with `+` for spaces, no escapes at all.
+        let plus = set(&["meet at the old bridge"]);
+        assert_found(
+            &plus,
+            b"text=meet+at+the+old+bridge&ok=1",
+            "meet at the old bridge",
+            Encoding::Percent,
+        );
+    }
+
+    fn json_escape(text: &str, all: bool, upper: bool) -> String {
+        let mut out = String::new();
+        for c in text.chars() {
+            if all || !c.is_ascii() {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    if upper {
+                        out.push_str(&format!("\\u{u:04X}"));
+                    } else {
+                        out.push_str(&format!("\\u{u:04x}"));
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn json_escapes_partial_full_and_surrogates() {
+        let s = all();
+        for upper in [false, true] {
+            let msg = format!("{{\"text\":\"{}\"}}", json_escape(INTL, false, upper));
+            assert_found(&s, msg.as_bytes(), INTL, Encoding::JsonEscape);
+            let msg = format!("{{\"t\":\"{}\"}}", json_escape(C, true, upper));
+            assert_found(&s, msg.as_bytes(), C, Encoding::JsonEscape);
+        }
+        let emoji = set(&["PS-7H2K 😀 ok"]);
+        let msg = format!("[\"{}\"]", json_escape("PS-7H2K 😀 ok", false, false));
+        assert!(msg.contains("\\ud83d\\ude00"));
+        assert_found(
+            &emoji,
+            msg.as_bytes(),
+            "PS-7H2K 😀 ok",
+            Encoding::JsonEscape,
+        );
+        let slash = set(&["PS-a/b/c/d"]);
+        assert_found(
+            &slash,
+            br#"{"u":"PS-a\/b\/c\/d"}"#,
+            "PS-a/b/c/d",
+            Encoding::JsonEscape,
+        );
+    }
+
+    #[test]
+    fn html_entities_named_decimal_hex_and_full() {
+        let s = all();
+        for msg in [
+            "<p>Gr&uuml;&szlig;e aus K&ouml;ln 7H2K</p>",
+            "<p>Gr&#252;&#223;e aus K&#246;ln 7H2K</p>",
+            "<p>Gr&#xFC;&#xdf;e aus K&#XF6;ln 7H2K</p>",
+            "<p>Gr&#252;&szlig;e&#32;aus K&ouml;ln&#x20;7H2K</p>",
+        ] {
+            assert_found(&s, msg.as_bytes(), INTL, Encoding::HtmlEntity);
+        }
+        let full: String = C.chars().map(|c| format!("&#{};", c as u32)).collect();
+        assert_found(
+            &s,
+            format!("<b>{full}</b>").as_bytes(),
+            C,
+            Encoding::HtmlEntity,
+        );
+        let amp = set(&["Tom & Jerry <3"]);
+        assert_found(
+            &amp,
+            b"<i>Tom &amp; Jerry &lt;3</i>",
+            "Tom & Jerry <3",
+            Encoding::HtmlEntity,
+        );
+    }
+
+    #[test]
+    fn quoted_printable_with_soft_breaks_at_every_position() {
+        let s = all();
+        let qp = "Gr=C3=BC=C3=9Fe aus K=C3=B6ln 7H2K";
+        assert_found(
+            &s,
+            format!("Hallo,\r\n{qp}\r\n").as_bytes(),
+            INTL,
+            Encoding::QuotedPrintable,
+        );
+        for at in 1..C.len() {
+            let msg = format!("code: {}=\r\n{} bye", &C[..at], &C[at..]);
+            assert_found(&s, msg.as_bytes(), C, Encoding::QuotedPrintable);
+        }
+        for at in 1..qp.len() {
+            // Soft breaks never split an `=XX` escape.
+            if qp.as_bytes()[at - 1] == b'=' || (at >= 2 && qp.as_bytes()[at - 2] == b'=') {
+                continue;
+            }
+            let msg = format!("{}=\n{}", &qp[..at], &qp[at..]);
+            let hits = scan_chunks(&s, &[msg.as_bytes()]);
+            assert_eq!(hits.len(), 1, "{msg}");
+            assert_eq!(hits[0].encoding, Encoding::QuotedPrintable);
+        }
+    }
+
+    #[test]
+    fn escapes_that_cannot_be_part_of_a_canary_fork_no_lane() {
+        let s = set(&[C]);
+        let mut st = ScanState::default();
+        let text = b"GET /a%20b?x=1&y=%3Cz%3E&amp;lt; \\n \"q\" =3D HTTP/1.1\r\n";
+        s.scan(&mut st, text, |_| panic!("no hit"));
+        assert!(
+            st.lane.is_none(),
+            "a lane was forked for escapes of unused bytes"
+        );
+    }
+
+    #[test]
+    fn random_and_encoded_random_data_give_no_hits() {
+        let s = all();
+        for seed in 1..4 {
+            let noise = pseudo_random(1 << 16, seed);
+            assert_none(&s, &noise);
+            assert_none(&s, STANDARD.encode(&noise).as_bytes());
+            assert_none(&s, wrap(&STANDARD.encode(&noise), 76, "\r\n").as_bytes());
+            assert_none(&s, hex(&noise, false).as_bytes());
+        }
+    }
+
+    #[test]
+    fn utf16_twins_are_reported_once_and_a_held_hit_is_flushed_at_the_end() {
+        let s = set(&[C]);
+        // Latin-1 text in UTF-16LE also reads as UTF-16BE one byte over.
+        let le = utf16(&format!("a {C} b"), true);
+        assert_eq!(
+            scan_chunks(&s, &[&le])
+                .iter()
+                .map(|h| h.encoding)
+                .collect::<Vec<_>>(),
+            vec![Encoding::Utf16le]
+        );
+        // A UTF-16BE canary at an odd offset that ends the stream waits for
+        // a byte that never comes, and is reported when the stream ends.
+        let mut msg = b"x".to_vec();
+        msg.extend(utf16(C, false));
+        let mut st = ScanState::default();
+        let mut hits = Vec::new();
+        s.scan(&mut st, &msg, |h| hits.push(h));
+        assert!(hits.is_empty());
+        s.finish(&mut st, |h| hits.push(h));
+        assert_eq!(
+            hits.iter()
+                .map(|h| (h.encoding, h.offset))
+                .collect::<Vec<_>>(),
+            vec![(Encoding::Utf16be, 1)]
+        );
+        let mut once = Vec::new();
+        s.scan_once(&msg, |h| once.push(h));
+        assert_eq!(once, hits);
+    }
+
+    #[test]
+    fn raw_and_escaped_occurrences_are_both_reported_once() {
+        let s = all();
+        let msg = format!("{C} then {} then {C}", json_escape(C, true, false));
+        let hits = scan_chunks(&s, &[msg.as_bytes()]);
+        assert_eq!(
+            hits.iter().map(|h| h.encoding).collect::<Vec<_>>(),
+            vec![Encoding::Utf8, Encoding::JsonEscape, Encoding::Utf8]
+        );
+        assert!(hits.windows(2).all(|w| w[0].offset < w[1].offset));
+    }
+
+    #[test]
+    fn gaps_break_escapes_and_matches() {
+        let s = all();
+        let mut st = ScanState::default();
+        let mut hits = Vec::new();
+        s.scan(&mut st, b"q=PS-OBWGC%3", |h| hits.push(h));
+        st.gap(5);
+        s.scan(&mut st, b"2LOONUWO2DU4", |h| hits.push(h));
+        assert!(hits.is_empty());
+        // And the stream is usable after the gap.
+        s.scan(&mut st, format!(" {C}").as_bytes(), |h| hits.push(h));
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].offset, 12 + 5 + 12 + 1);
+    }
+
+    #[test]
+    fn scan_state_stays_small() {
+        assert!(std::mem::size_of::<ScanState>() <= 48);
+        let s = set(&[C]);
+        let mut st = ScanState::default();
+        for _ in 0..100 {
+            s.scan(&mut st, &pseudo_random(1500, 9), |_| {});
+        }
+        assert!(st.tail.capacity() <= 2 * s.tail_len);
+    }
+
+    #[test]
+    fn many_canaries_use_the_nfa_and_still_find_everything() {
+        let texts: Vec<String> = (0..2000u32)
+            .map(|i| {
+                let mut r = [0u8; 10];
+                r[..4].copy_from_slice(&i.to_le_bytes());
+                generate(&r)
+            })
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let s = set(&refs);
+        assert!(matches!(s.auto, Some(Auto::Nfa(_))));
+        let t = &texts[1234];
+        let msg = format!(
+            "x {} y {}",
+            STANDARD.encode(format!("ab{t}")),
+            json_escape(t, true, false)
+        );
+        let hits = scan_chunks(&s, &[msg.as_bytes()]);
+        assert_eq!(
+            hits.iter()
+                .map(|h| (h.canary, h.encoding))
+                .collect::<Vec<_>>(),
+            vec![(1234, Encoding::Base64), (1234, Encoding::JsonEscape)]
+        );
     }
 
     #[test]
@@ -433,15 +1774,20 @@ mod tests {
     }
 
     #[test]
-    fn short_canaries_are_refused() {
-        assert!(
+    fn short_and_long_canaries_are_refused() {
+        let one = |t: String| {
             CanarySet::new(vec![Canary {
-                text: "abc".into(),
+                text: t,
                 label: None,
-                created: None
+                created: None,
             }])
-            .is_err()
-        );
+        };
+        assert!(matches!(one("abc".into()), Err(CanaryError::TooShort(_))));
+        assert!(matches!(
+            one("x".repeat(MAX_CANARY_LEN + 1)),
+            Err(CanaryError::TooLong(_))
+        ));
+        assert!(one("x".repeat(MAX_CANARY_LEN)).is_ok());
     }
 
     #[test]

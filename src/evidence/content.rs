@@ -168,60 +168,391 @@ fn count_printable(data: &[u8]) -> usize {
     n
 }
 
-/// Whether a value reads like human-written text (a message), not tokens,
-/// identifiers, base64 or markup. Conservative by design.
-pub fn is_human_text(data: &[u8]) -> bool {
-    let Ok(s) = std::str::from_utf8(data) else {
-        return false;
-    };
-    let s = s.trim();
-    let chars = s.chars().count();
-    if chars < 2 {
-        return false;
-    }
-    let mut letters = 0usize;
-    let mut spaces = 0usize;
-    let mut controls = 0usize;
-    let mut wide = 0usize;
-    for c in s.chars() {
-        if c.is_alphabetic() {
-            letters += 1;
-            if (c as u32) >= 0x2E80 {
-                wide += 1;
-            }
-        } else if c.is_whitespace() {
-            spaces += 1;
-        } else if c.is_control() {
-            controls += 1;
-        }
-    }
-    if controls > 0 {
-        return false;
-    }
-    // CJK scripts do not separate words by spaces.
-    if wide * 2 >= letters && letters >= 2 {
-        return true;
-    }
-    let non_space = chars - spaces;
-    let letter_ratio = letters as f32 / non_space.max(1) as f32;
-    if letter_ratio < 0.6 {
-        return false;
-    }
-    if spaces == 0 {
-        // One word: accept only short, natural-looking words (no base64/hex runs).
-        return chars <= 20 && !looks_like_token(s);
-    }
-    // Average word length of natural language stays well under 15.
-    let words = s.split_whitespace().count();
-    (non_space as f32 / words as f32) < 15.0
+/// Writing systems told apart by [`is_human_text`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Latin,
+    Cyrillic,
+    Greek,
+    Arabic,
+    Hebrew,
+    Devanagari,
+    Thai,
+    Hangul,
+    /// Han ideographs and Japanese kana.
+    Cjk,
+    /// Letters of any other script.
+    Other,
 }
 
-fn looks_like_token(s: &str) -> bool {
-    let upper = s.chars().filter(|c| c.is_ascii_uppercase()).count();
-    let lower = s.chars().filter(|c| c.is_ascii_lowercase()).count();
-    let digits = s.chars().filter(|c| c.is_ascii_digit()).count();
-    // Mixed-case runs with digits are identifiers or encodings, not words.
-    (upper > 1 && lower > 1 && upper * 3 > lower) || digits > 0
+impl Script {
+    const COUNT: usize = 10;
+
+    fn of(c: char) -> Option<Script> {
+        let cp = c as u32;
+        let s = match cp {
+            _ if c.is_ascii_alphabetic() => Script::Latin,
+            0xC0..=0x24F | 0x1E00..=0x1EFF if c.is_alphabetic() => Script::Latin,
+            0x370..=0x3FF | 0x1F00..=0x1FFF => Script::Greek,
+            0x400..=0x52F | 0x1C80..=0x1C8F | 0x2DE0..=0x2DFF | 0xA640..=0xA69F => Script::Cyrillic,
+            0x590..=0x5FF | 0xFB1D..=0xFB4F => Script::Hebrew,
+            0x600..=0x6FF | 0x750..=0x77F | 0x8A0..=0x8FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => {
+                Script::Arabic
+            }
+            0x900..=0x97F | 0xA8E0..=0xA8FF => Script::Devanagari,
+            0xE00..=0xE7F => Script::Thai,
+            0x1100..=0x11FF | 0x3130..=0x318F | 0xAC00..=0xD7AF => Script::Hangul,
+            0x3040..=0x30FF
+            | 0x31F0..=0x31FF
+            | 0x3400..=0x4DBF
+            | 0x4E00..=0x9FFF
+            | 0xF900..=0xFAFF
+            | 0x20000..=0x2FA1F => Script::Cjk,
+            _ if c.is_alphabetic() => Script::Other,
+            _ => return None,
+        };
+        // Letters and the marks that belong to them (Devanagari and Thai
+        // vowel signs, Arabic harakat) only.
+        if s != Script::Latin && !c.is_alphabetic() && !is_mark(c) {
+            return None;
+        }
+        Some(s)
+    }
+
+    /// Scripts written without spaces between words.
+    fn unspaced(self) -> bool {
+        matches!(self, Script::Cjk | Script::Thai)
+    }
+}
+
+/// Combining marks that sit on letters (NFD accents, script vowel signs).
+fn is_mark(c: char) -> bool {
+    matches!(c as u32,
+        0x300..=0x36F | 0x483..=0x489 | 0x591..=0x5C7 | 0x610..=0x61A | 0x64B..=0x65F
+        | 0x670 | 0x6D6..=0x6ED | 0x900..=0x903 | 0x93A..=0x94F | 0x951..=0x957
+        | 0x962..=0x963 | 0xE31 | 0xE34..=0xE3A | 0xE47..=0xE4E | 0x1AB0..=0x1AFF
+        | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0x3099..=0x309A | 0xFE20..=0xFE2F)
+}
+
+/// Pictographs, and the joiners and modifiers that build emoji sequences.
+fn is_emoji_part(c: char) -> bool {
+    matches!(c as u32,
+        0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2300..=0x23FF | 0x2B00..=0x2BFF
+        | 0x200D | 0xFE0F | 0x20E3 | 0xE0020..=0xE007F | 0x2122 | 0x2139 | 0x3030 | 0x303D)
+}
+
+fn is_pictograph(c: char) -> bool {
+    matches!(c as u32, 0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2300..=0x23FF | 0x2B00..=0x2BFF)
+        && !matches!(c as u32, 0x1F3FB..=0x1F3FF)
+}
+
+/// Letters of a Latin word that are vowels (accents stripped; `y` counts).
+fn is_latin_vowel(c: char) -> bool {
+    let mut base = None;
+    unicode_normalization::char::decompose_canonical(c, |d| {
+        base.get_or_insert(d);
+    });
+    let base = base.unwrap_or(c).to_lowercase().next().unwrap_or(c);
+    matches!(base, 'a' | 'e' | 'i' | 'o' | 'u' | 'y' | 'æ' | 'ø' | 'œ')
+}
+
+/// Values whose whole point is to be machine-read, even when they are words.
+const MACHINE_WORDS: &[&str] = &[
+    "true",
+    "false",
+    "null",
+    "none",
+    "nil",
+    "undefined",
+    "nan",
+    "infinity",
+    "online",
+    "offline",
+    "enabled",
+    "disabled",
+    "active",
+    "inactive",
+    "success",
+    "failed",
+    "failure",
+    "error",
+    "pending",
+    "unknown",
+    "default",
+    "closed",
+    "opened",
+    "empty",
+    "public",
+    "private",
+];
+
+/// Bytes of a value examined (long values are judged by their start).
+const HUMAN_SAMPLE: usize = 2048;
+
+/// Whether a value reads like human-written text (a message), not tokens,
+/// identifiers, encodings, numbers or markup. Script-aware: words of Latin,
+/// Cyrillic, Greek, Arabic, Hebrew, Devanagari and Hangul text are
+/// separated by spaces; Chinese, Japanese and Thai are not; a message may be
+/// emoji alone.
+///
+/// Conservative by design (precision over recall): random or compressed
+/// bytes, base64, hex, UUIDs, JWTs, URLs, paths, JSON, markup, PEM, phone
+/// numbers and single machine words are never human text.
+pub fn is_human_text(data: &[u8]) -> bool {
+    let data = &data[..data.len().min(HUMAN_SAMPLE)];
+    let s = match std::str::from_utf8(data) {
+        Ok(s) => s,
+        // A cut through the last character of a long value is fine.
+        Err(e) if data.len() == HUMAN_SAMPLE && e.error_len().is_none() => {
+            std::str::from_utf8(&data[..e.valid_up_to()]).unwrap_or_default()
+        }
+        Err(_) => return false,
+    };
+    let s = s.trim();
+    if s.chars().count() < 2 || structured(s) {
+        return false;
+    }
+    let mut scripts = [0usize; Script::COUNT];
+    let mut pictographs = 0usize;
+    let mut other = 0usize;
+    for c in s.chars() {
+        if c.is_control() && !matches!(c, '\t' | '\n' | '\r') {
+            return false;
+        }
+        if let Some(sc) = Script::of(c) {
+            scripts[sc as usize] += 1;
+        } else if is_emoji_part(c) {
+            pictographs += usize::from(is_pictograph(c));
+        } else if !c.is_whitespace() && !is_mark(c) {
+            other += 1;
+        }
+    }
+    let letters: usize = scripts.iter().sum();
+    if letters == 0 {
+        // A reaction: emoji only, with at most a little punctuation.
+        return pictographs > 0 && other <= 2;
+    }
+    let (dom, dom_n) = scripts
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, n)| **n)
+        .map(|(i, n)| (i, *n))
+        .unwrap_or((0, 0));
+    let dom = SCRIPTS[dom];
+    if dom == Script::Other {
+        return false;
+    }
+    // Text mixes at most its own script with Latin (names, brands, code words).
+    let latin = scripts[Script::Latin as usize];
+    let foreign = letters - dom_n - if dom == Script::Latin { 0 } else { latin };
+    if foreign * 10 > letters {
+        return false;
+    }
+    if dom.unspaced() {
+        // Ideographs or Thai letters make up at least half the visible text.
+        let visible = s.chars().filter(|c| !c.is_whitespace()).count();
+        return dom_n >= 2 && dom_n * 2 >= visible && latin <= dom_n;
+    }
+    words_read_as_text(s, dom)
+}
+
+const SCRIPTS: [Script; Script::COUNT] = [
+    Script::Latin,
+    Script::Cyrillic,
+    Script::Greek,
+    Script::Arabic,
+    Script::Hebrew,
+    Script::Devanagari,
+    Script::Thai,
+    Script::Hangul,
+    Script::Cjk,
+    Script::Other,
+];
+
+/// Machine formats recognised by their shape before any word counting.
+fn structured(s: &str) -> bool {
+    let first = s.chars().next().unwrap_or(' ');
+    let last = s.chars().next_back().unwrap_or(' ');
+    if matches!((first, last), ('{', '}') | ('[', ']')) || s.contains("\":") {
+        return true;
+    }
+    if s.contains("-----BEGIN ") || (s.contains("://") && !s.contains(' ')) {
+        return true;
+    }
+    // Markup: a tag opening with a letter, `/`, `!` or `?` and closing later.
+    let b = s.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        c == b'<'
+            && b.get(i + 1)
+                .is_some_and(|&n| n.is_ascii_alphabetic() || matches!(n, b'/' | b'!' | b'?'))
+            && b[i..].contains(&b'>')
+    })
+}
+
+/// How a whitespace-separated token reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token {
+    /// Letters of one case pattern, maybe with inner `'` or `-`.
+    Word,
+    /// Numbers, times, prices, emoji, punctuation: neither for nor against.
+    Neutral,
+    /// Identifiers, encodings, paths, addresses, mixed case, digits in words.
+    Machine,
+}
+
+fn token(raw: &str) -> Token {
+    let t = raw.trim_matches(|c: char| !c.is_alphanumeric());
+    if t.is_empty() {
+        return Token::Neutral;
+    }
+    if t.chars()
+        .all(|c| c.is_numeric() || matches!(c, '.' | ',' | ':' | '/' | '-' | '+' | '%'))
+    {
+        return Token::Neutral;
+    }
+    // What surrounds a word is punctuation and quotes, never path, markup
+    // or variable syntax (`/items`, `#tag`, `@user`, `$HOME`, `key=`).
+    if raw.chars().filter(|c| !c.is_alphanumeric()).any(|c| {
+        matches!(
+            c,
+            '/' | '\\'
+                | '#'
+                | '@'
+                | '$'
+                | '~'
+                | '_'
+                | '<'
+                | '>'
+                | '='
+                | '&'
+                | '{'
+                | '}'
+                | '['
+                | ']'
+                | '|'
+                | '^'
+                | '*'
+                | '`'
+        )
+    }) {
+        return Token::Machine;
+    }
+    let mut prev_sep = true;
+    let mut lower = 0;
+    let mut inner_upper = false;
+    let mut script = None;
+    for (i, c) in t.chars().enumerate() {
+        // One word, one script: mixtures are garbage or look-alike spoofing.
+        if let Some(sc) = Script::of(c).filter(|_| !is_mark(c)) {
+            if script.is_some_and(|s| s != sc) {
+                return Token::Machine;
+            }
+            script = Some(sc);
+        }
+        if matches!(c, '\'' | '’' | '-') {
+            if prev_sep {
+                return Token::Machine;
+            }
+            prev_sep = true;
+            continue;
+        }
+        if !(c.is_alphabetic() || is_mark(c)) {
+            return Token::Machine;
+        }
+        if c.is_uppercase() {
+            if i > 0 && !prev_sep {
+                inner_upper = true;
+            }
+        } else if c.is_lowercase() {
+            lower += 1;
+        }
+        prev_sep = false;
+    }
+    // camelCase and random mixed case are not words; ALL CAPS and
+    // Capitalised are.
+    if inner_upper && lower > 0 {
+        return Token::Machine;
+    }
+    // Long runs of hex letters ("deadbeef", "cafebabe") are digests.
+    if t.len() >= 8 && t.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Token::Machine;
+    }
+    Token::Word
+}
+
+/// The word test for scripts written with spaces.
+fn words_read_as_text(s: &str, dom: Script) -> bool {
+    let tokens: Vec<&str> = s.split_whitespace().collect();
+    let mut words = 0usize;
+    let mut machine = 0usize;
+    let mut word_letters = 0usize;
+    for t in &tokens {
+        match token(t) {
+            Token::Word => {
+                words += 1;
+                word_letters += t.chars().filter(|c| c.is_alphabetic()).count();
+            }
+            Token::Machine => machine += 1,
+            Token::Neutral => {}
+        }
+    }
+    if words == 0 || words * 10 < (words + machine) * 7 {
+        return false;
+    }
+    if word_letters > 15 * words {
+        return false;
+    }
+    let latin: Vec<char> = s
+        .chars()
+        .filter(|&c| Script::of(c) == Some(Script::Latin))
+        .collect();
+    if dom == Script::Latin && latin.len() >= 8 {
+        // Natural Latin-script languages run 30-45% vowels; base64, hex
+        // and random consonant soup far less, vowel runs far more.
+        let vowels = latin.iter().filter(|&&c| is_latin_vowel(c)).count();
+        let share = vowels as f32 / latin.len() as f32;
+        if !(0.2..=0.75).contains(&share) {
+            return false;
+        }
+    }
+    if tokens.len() > 1 {
+        return words >= 2 && word_letters >= 6;
+    }
+    // One word alone: only a natural-looking word of some length (a lone
+    // "ok" or "Hi!" is not told apart from short binary values).
+    let t = tokens[0];
+    let core = t.trim_matches(|c: char| !c.is_alphanumeric());
+    let n = core.chars().count();
+    let caps = core.chars().filter(|c| c.is_uppercase()).count();
+    let shape = caps == 0 || (caps == 1 && core.starts_with(char::is_uppercase));
+    if dom != Script::Latin {
+        return shape && n >= 3;
+    }
+    let lower = core.to_lowercase();
+    if MACHINE_WORDS.contains(&lower.as_str()) {
+        return false;
+    }
+    shape && (5..=24).contains(&n) && pronounceable(core)
+}
+
+/// A lone Latin word must look like one: vowels between a quarter and
+/// three quarters of its letters, at most four consonants in a row.
+fn pronounceable(word: &str) -> bool {
+    let mut vowels = 0;
+    let mut run = 0;
+    for c in word.chars() {
+        if is_latin_vowel(c) {
+            vowels += 1;
+            run = 0;
+        } else {
+            run += 1;
+            if run > 4 {
+                return false;
+            }
+        }
+    }
+    let n = word.chars().count();
+    vowels * 4 >= n && vowels * 4 <= n * 3
 }
 
 #[cfg(test)]
@@ -295,5 +626,45 @@ mod tests {
         assert!(!is_human_text(b"a3f9c2e81b7d"));
         assert!(!is_human_text(b"{\"id\":12,\"ts\":1700000000}"));
         assert!(!is_human_text(&pseudo_random(40)));
+    }
+
+    #[test]
+    fn scripts_are_told_apart() {
+        for text in [
+            "مرحبا، كيف حالك؟",
+            "שלום, מה שלומך?",
+            "नमस्ते, आप कैसे हैं?",
+            "안녕하세요, 내일 만나요!",
+            "สวัสดีครับ พรุ่งนี้เจอกัน",
+            "こんにちは、元気ですか？",
+            "Καλημέρα, τι κάνεις;",
+            "😂😂😂",
+        ] {
+            assert!(is_human_text(text.as_bytes()), "{text}");
+        }
+        // Words mixing look-alike letters of two scripts are not words.
+        assert!(!is_human_text("Pаypаl lоgin nоw".as_bytes()));
+        // NFD text reads like its NFC form.
+        assert!(is_human_text("Gru\u{308}ße aus Ko\u{308}ln".as_bytes()));
+    }
+
+    #[test]
+    fn machine_shapes_are_not_text() {
+        for v in [
+            "getUserById",
+            "user_id session_token",
+            "/var/lib/app/store.db",
+            "https://example.com/a?b=c",
+            "<p>hello there friend</p>",
+            "-----BEGIN PUBLIC KEY-----",
+            "+1 (555) 123-4567",
+            "550e8400-e29b-41d4-a716-446655440000",
+            "online",
+            "OK",
+            "deadbeefcafebabe",
+            "GET /index.html HTTP/1.1",
+        ] {
+            assert!(!is_human_text(v.as_bytes()), "{v}");
+        }
     }
 }

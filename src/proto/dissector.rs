@@ -242,6 +242,24 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// A stream of the current layer ended: reports a canary hit the matcher
+    /// still held back for one more byte, then frees the matcher state.
+    pub fn scan_end(&mut self, st: &mut ScanState, dir: Direction) {
+        let mut hits = Vec::new();
+        self.env.canaries.finish(st, |h| hits.push(h));
+        for h in hits {
+            self.emit(
+                EvidenceKind::Canary {
+                    canary: h.canary,
+                    encoding: h.encoding,
+                    context: h.context,
+                },
+                Some(dir),
+                Some(h.offset),
+            );
+        }
+    }
+
     /// Reports a complete value from a field that carries message text
     /// (`xmpp.body`, `mqtt.publish.payload`, `irc.privmsg`, ...). The value is
     /// searched for canaries and judged for human text.
@@ -630,8 +648,8 @@ impl Stream {
                 }
             }
         }
-        for s in &mut self.scan {
-            s.reset();
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            cx.scan_end(&mut self.scan[dir.index()], dir);
         }
         cx.layers.pop();
     }

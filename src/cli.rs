@@ -61,6 +61,33 @@ Stop early with Ctrl-C: the report covers everything captured so far.")]
     /// List, show and validate rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+
+    /// Make canaries: marker messages to send, then search for.
+    #[command(subcommand)]
+    Canary(CanaryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CanaryCommand {
+    /// Print new canaries, one per line, and add them to a canaries file.
+    #[command(after_help = "\
+Each canary is PS- plus 16 random base32 characters (80 bits from the operating
+system) and a check character, so it never occurs by chance and a near-miss is
+not a hit. Send it in the chat you want to audit, then search for it:
+  plainsight canary new --count 3 --label 'dm to bob'
+  plainsight replay capture.pcapng --canaries canaries.toml")]
+    New {
+        /// How many canaries to make.
+        #[arg(long, value_name = "N", default_value_t = 1,
+              value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        count: u32,
+        /// A note saying where the canary is sent (numbered when --count > 1).
+        #[arg(long, value_name = "TEXT")]
+        label: Option<String>,
+        /// The canaries file to add them to (created if missing; existing canaries are kept).
+        #[arg(short = 'o', long = "output", value_name = "FILE", default_value = "canaries.toml")]
+        output: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,8 +5,8 @@
 //! canaries, secrets) so that mistakes are reported before any input is read.
 
 use crate::cli::{
-    CaptureArgs, Cli, ColorChoice, Command, ListFormat, ReplayArgs, ReportArgs, RulesCommand,
-    TrafficArgs,
+    CanaryCommand, CaptureArgs, Cli, ColorChoice, Command, ListFormat, ReplayArgs, ReportArgs,
+    RulesCommand, TrafficArgs,
 };
 use crate::engine::{Engine, EngineConfig};
 use crate::evidence::canary::{self, Canary, CanarySet};
@@ -84,7 +84,40 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Replay(a) => replay(a, ui),
         Command::Capture(a) => capture(a, ui),
         Command::Rules(r) => rules_command(r, ui),
+        Command::Canary(c) => canary_command(c, ui),
     }
+}
+
+/// `canary new`: make canaries, print them ready to paste, save them.
+fn canary_command(cmd: CanaryCommand, ui: Ui) -> Result<Outcome> {
+    let CanaryCommand::New {
+        count,
+        label,
+        output,
+    } = cmd;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let created = crate::model::format_ts(i64::try_from(now).unwrap_or(0) * 1_000_000_000)
+        .replace(".000000Z", "Z");
+    let new = canary::new_canaries(count as usize, label.as_deref(), &created)?;
+    canary::append_file(&output, &new)?;
+    let mut out = std::io::stdout().lock();
+    for c in &new {
+        match &c.label {
+            Some(l) => writeln!(out, "{}  {l}", c.text)?,
+            None => writeln!(out, "{}", c.text)?,
+        }
+    }
+    out.flush()?;
+    ui.note(format!(
+        "{} canar{} saved to {}; search with --canaries {}",
+        new.len(),
+        if new.len() == 1 { "y" } else { "ies" },
+        output.display(),
+        output.display()
+    ));
+    Ok(Outcome::Clean)
 }
 
 /// Rule errors are printed one per line; any error stops the run.

@@ -83,6 +83,13 @@ pub enum CanaryError {
     Automaton(String),
     #[error("a canary of {0} bytes is too long: at most {MAX_CANARY_LEN} bytes are supported")]
     TooLong(usize),
+    #[error("cannot write canary file {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("no random numbers from the operating system: {0}")]
+    Random(String),
 }
 
 /// Shortest canary accepted (bytes of UTF-8).
@@ -101,6 +108,73 @@ pub fn load_file(path: &Path) -> Result<Vec<Canary>, CanaryError> {
         message: e.to_string(),
     })?;
     Ok(file.canary)
+}
+
+/// Makes `count` new canaries from the operating system's random numbers,
+/// labelled `label` (numbered `label #1`, `label #2`, ... when more than
+/// one) and stamped with `created` (RFC 3339).
+pub fn new_canaries(
+    count: usize,
+    label: Option<&str>,
+    created: &str,
+) -> Result<Vec<Canary>, CanaryError> {
+    (1..=count)
+        .map(|i| {
+            let mut random = [0u8; 10];
+            getrandom::fill(&mut random).map_err(|e| CanaryError::Random(e.to_string()))?;
+            Ok(Canary {
+                text: generate(&random),
+                label: label.map(|l| {
+                    if count > 1 {
+                        format!("{l} #{i}")
+                    } else {
+                        l.to_string()
+                    }
+                }),
+                created: Some(created.to_string()),
+            })
+        })
+        .collect()
+}
+
+/// Appends canaries to a `canaries.toml` file, creating it if needed. An
+/// existing file is checked first and kept byte for byte (comments too).
+pub fn append_file(path: &Path, new: &[Canary]) -> Result<(), CanaryError> {
+    let write_err = |source| CanaryError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut text = match std::fs::read_to_string(path) {
+        Ok(t) => {
+            load_file(path)?;
+            t
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => {
+            return Err(CanaryError::Read {
+                path: path.display().to_string(),
+                source,
+            });
+        }
+    };
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    let block = toml::to_string(&CanaryFile {
+        canary: new.to_vec(),
+    })
+    .map_err(|e| CanaryError::Parse {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    text.push_str(&block);
+    // Write beside the file and rename, so a failure never truncates it.
+    let tmp = path.with_extension("toml.tmp");
+    std::fs::write(&tmp, &text).map_err(write_err)?;
+    std::fs::rename(&tmp, path).map_err(write_err)
 }
 
 /// A canary hit in a stream.
@@ -1809,6 +1883,27 @@ mod tests {
         }
         assert!(!is_well_formed("PS-SHORT"));
         assert_eq!(generate(&[0; 10]), "PS-AAAAAAAAAAAAAAAAA");
+    }
+
+    #[test]
+    fn new_canaries_are_appended_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("canaries.toml");
+        std::fs::write(&path, "# mine\n[[canary]]\ntext = \"PS-OLDOLDOLD\"\n").unwrap();
+        let new = new_canaries(2, Some("dm to bob"), "2026-01-01T00:00:00Z").unwrap();
+        assert_ne!(new[0].text, new[1].text);
+        assert!(new.iter().all(|c| is_well_formed(&c.text)));
+        append_file(&path, &new).unwrap();
+        let back = load_file(&path).unwrap();
+        assert_eq!(back.len(), 3);
+        assert_eq!(back[0].text, "PS-OLDOLDOLD");
+        assert_eq!(back[1..], new[..]);
+        assert_eq!(back[2].label.as_deref(), Some("dm to bob #2"));
+        assert!(std::fs::read_to_string(&path).unwrap().starts_with("# mine\n"));
+        // A damaged file is refused, not overwritten.
+        std::fs::write(&path, "[[canary]\n").unwrap();
+        assert!(append_file(&path, &new).is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "[[canary]\n");
     }
 
     #[test]

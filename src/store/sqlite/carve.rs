@@ -178,7 +178,6 @@ enum Role {
 struct Profile {
     name: String,
     columns: Vec<String>,
-    root: u32,
     /// Allowed storage classes per column (bits of [`Class::bit`]).
     allowed: Vec<u8>,
     /// Exact serial types seen in live rows for small types (bit t for t < 12),
@@ -205,7 +204,6 @@ impl Profile {
         Profile {
             name: t.name.clone(),
             columns: t.columns.iter().map(|c| c.name.clone()).collect(),
-            root: t.root,
             allowed,
             seen: vec![0; t.columns.len()],
             rowid_alias: t.rowid_alias,
@@ -369,7 +367,7 @@ impl<'a> Carver<'a> {
         }
     }
 
-    fn page_count(&self) -> u32 {
+    fn walk_pages(&self) -> u32 {
         self.img.walk_pages
     }
 
@@ -600,7 +598,7 @@ impl<'a> Carver<'a> {
         while trunk != 0 {
             let ti = trunk as usize;
             hops += 1;
-            if ti >= self.role.len() || hops > self.page_count() {
+            if ti >= self.role.len() || hops > self.walk_pages() {
                 self.warn(1, format!("freelist trunk pointer {trunk} is out of range"));
                 break;
             }
@@ -697,7 +695,7 @@ impl<'a> Carver<'a> {
     fn carve_pages(&mut self) {
         let psz = self.img.page_size;
         let mut buf = vec![0u8; psz];
-        for p in 1..=self.page_count() {
+        for p in 1..=self.walk_pages() {
             let pi = p as usize;
             let role = self.role[pi];
             if matches!(role, Role::Reserved | Role::PtrMap | Role::Corrupt) {
@@ -1288,7 +1286,7 @@ impl<'a> Carver<'a> {
                     continue;
                 };
                 let mut hlen_checked = false;
-                if lost == 0 && h - 1 >= 4 {
+                if lost == 0 && h > 4 {
                     let hl = region[h - 1] as usize;
                     if region[h - 1] >= 0x80 || hl != types_end - (h - 1) {
                         continue;
@@ -1347,7 +1345,7 @@ impl<'a> Carver<'a> {
                             continue;
                         }
                         let first = be32(region, rec_start + local).unwrap_or(0);
-                        if first == 0 || first > self.page_count() {
+                        if first == 0 || first > self.walk_pages() {
                             continue;
                         }
                         let fit = self.fit(region, page_off, end, pi);
@@ -1483,7 +1481,7 @@ impl<'a> Carver<'a> {
         let mut hops = 0u32;
         while (out.len() as u64) < total {
             let pi = pg as usize;
-            if pg == 0 || pi >= self.role.len() || hops > self.page_count() {
+            if pg == 0 || pi >= self.role.len() || hops > self.walk_pages() {
                 return None;
             }
             if freed_only && !matches!(self.role[pi], Role::FreeLeaf | Role::Unknown) {
@@ -1581,7 +1579,7 @@ impl<'a> Carver<'a> {
         let need_overflow = self.cands.iter().any(|c| c.rec.overflow);
         let mut live: FxHashSet<u64> = FxHashSet::default();
         let mut buf = vec![0u8; self.img.page_size];
-        for p in 1..=self.page_count() {
+        for p in 1..=self.walk_pages() {
             if self.role[p as usize] != Role::TableLeaf {
                 continue;
             }

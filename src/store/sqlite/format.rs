@@ -83,7 +83,7 @@ impl TextEncoding {
         match self {
             TextEncoding::Utf8 => std::str::from_utf8(b).ok().map(str::to_string),
             TextEncoding::Utf16le | TextEncoding::Utf16be => {
-                if b.len() % 2 != 0 {
+                if !b.len().is_multiple_of(2) {
                     return None;
                 }
                 let units = b.chunks_exact(2).map(|c| {

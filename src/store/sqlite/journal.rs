@@ -46,7 +46,9 @@ pub fn scan(src: &Source, db_page_size: Option<u32>) -> Option<Journal> {
         let orig = be32(&head, 16)?;
         let sector = be32(&head, 20)?;
         let psz = be32(&head, 24)?;
-        if !(512..=65536).contains(&psz) || !psz.is_power_of_two() || sector < 32 || sector > 65536
+        if !(512..=65536).contains(&psz)
+            || !psz.is_power_of_two()
+            || !(32..=65536).contains(&sector)
         {
             return None;
         }

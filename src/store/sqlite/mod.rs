@@ -3,8 +3,10 @@
 
 pub mod carve;
 pub mod format;
+pub mod fts;
 pub mod image;
 pub mod journal;
+pub mod reader;
 pub mod schema;
 pub mod source;
 pub mod wal;

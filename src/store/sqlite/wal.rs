@@ -277,12 +277,11 @@ pub fn parse_shm(b: &[u8]) -> Option<ShmHeader> {
 mod tests {
     use super::*;
 
-    /// Builds a WAL with the given frames `(pgno, commit, salt override)`.
-    pub(crate) fn build(
-        psz: usize,
-        salt: (u32, u32),
-        frames: &[(u32, u32, Option<(u32, u32)>)],
-    ) -> Vec<u8> {
+    /// `(pgno, commit size, salt override)` of one frame.
+    type FrameSpec = (u32, u32, Option<(u32, u32)>);
+
+    /// Builds a WAL with the given frames.
+    pub(crate) fn build(psz: usize, salt: (u32, u32), frames: &[FrameSpec]) -> Vec<u8> {
         let mut w = Vec::new();
         w.extend_from_slice(&MAGIC_LE.to_be_bytes());
         w.extend_from_slice(&3_007_000u32.to_be_bytes());

@@ -72,7 +72,23 @@ pub fn probes() -> &'static [Probe] {
     PROBES
 }
 
-static PROBES: &[Probe] = &[];
+static PROBES: &[Probe] = &[
+    Probe {
+        name: "stun",
+        probe: crate::proto::rtc::probe_stun,
+        make: crate::proto::rtc::make,
+    },
+    Probe {
+        name: "rtp",
+        probe: crate::proto::rtc::probe_rtp,
+        make: crate::proto::rtc::make,
+    },
+    Probe {
+        name: "sdp",
+        probe: crate::proto::rtc::probe_sdp,
+        make: crate::proto::rtc::make_sdp,
+    },
+];
 
 /// Picks a dissector for a stream. Returns `None` while more bytes could change
 /// the decision and `force` is false.

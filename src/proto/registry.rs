@@ -84,6 +84,16 @@ static PROBES: &[Probe] = &[
         make: crate::proto::rtc::make,
     },
     Probe {
+        name: "mtproto",
+        probe: crate::proto::telegram::probe,
+        make: crate::proto::telegram::make,
+    },
+    Probe {
+        name: "tgvoip",
+        probe: crate::proto::telegram::probe_voip,
+        make: crate::proto::telegram::make_voip,
+    },
+    Probe {
         name: "sdp",
         probe: crate::proto::rtc::probe_sdp,
         make: crate::proto::rtc::make_sdp,

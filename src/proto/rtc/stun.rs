@@ -123,7 +123,7 @@ pub fn parse(data: &[u8]) -> Option<Message<'_>> {
     let h = data.get(..HEADER)?;
     let msg_type = u16::from_be_bytes([h[0], h[1]]);
     let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
-    if msg_type & 0xc000 != 0 || len % 4 != 0 {
+    if msg_type & 0xc000 != 0 || !len.is_multiple_of(4) {
         return None;
     }
     let attrs = data.get(HEADER..HEADER + len)?;

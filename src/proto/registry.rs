@@ -84,6 +84,11 @@ static PROBES: &[Probe] = &[
         make: crate::proto::rtc::make,
     },
     Probe {
+        name: "whatsapp",
+        probe: crate::proto::whatsapp::probe,
+        make: crate::proto::whatsapp::make,
+    },
+    Probe {
         name: "mtproto",
         probe: crate::proto::telegram::probe,
         make: crate::proto::telegram::make,
@@ -92,6 +97,11 @@ static PROBES: &[Probe] = &[
         name: "tgvoip",
         probe: crate::proto::telegram::probe_voip,
         make: crate::proto::telegram::make_voip,
+    },
+    Probe {
+        name: "signal",
+        probe: crate::proto::signal::probe,
+        make: crate::proto::signal::make,
     },
     Probe {
         name: "sdp",

@@ -99,6 +99,21 @@ static PROBES: &[Probe] = &[
         make: crate::proto::telegram::make_voip,
     },
     Probe {
+        name: "kakao-loco",
+        probe: crate::proto::messengers::kakao::probe,
+        make: crate::proto::messengers::kakao::make,
+    },
+    Probe {
+        name: "threema",
+        probe: crate::proto::messengers::threema::probe,
+        make: crate::proto::messengers::threema::make,
+    },
+    Probe {
+        name: "viber",
+        probe: crate::proto::messengers::viber::probe,
+        make: crate::proto::messengers::viber::make,
+    },
+    Probe {
         name: "signal",
         probe: crate::proto::signal::probe,
         make: crate::proto::signal::make,

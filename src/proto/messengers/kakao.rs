@@ -22,7 +22,8 @@ pub struct Handshake {
 }
 
 impl Handshake {
-    pub fn len(&self) -> usize {
+    /// Bytes the handshake takes on the wire (header and key blob).
+    pub fn wire_len(&self) -> usize {
         12 + self.key_size
     }
 }
@@ -75,7 +76,7 @@ pub fn probe(input: &ProbeInput<'_>) -> Confidence {
         };
     }
     match handshake(b) {
-        Some(h) if b.len() >= h.len() => match frames(&b[h.len()..], 1 << 24) {
+        Some(h) if b.len() >= h.wire_len() => match frames(&b[h.wire_len()..], 1 << 24) {
             Some(_) => Confidence::Certain,
             None => Confidence::No,
         },
@@ -122,7 +123,7 @@ impl Dissector for LocoDissector {
                 return;
             };
             self.handshake = Some(h);
-            self.skip = h.len();
+            self.skip = h.wire_len();
             attribute(cx, "kakao-loco");
             cx.meta(
                 "kakao.loco-handshake",
@@ -213,7 +214,7 @@ mod tests {
         let c = hex(CLIENT_FIRST);
         let h = handshake(&c).unwrap();
         assert_eq!((h.key_size, h.key_encryption, h.cipher), (256, 5, 2));
-        assert_eq!(frames(&c[h.len()..], 1 << 20), Some((1, 321)));
+        assert_eq!(frames(&c[h.wire_len()..], 1 << 20), Some((1, 321)));
         assert_eq!(frames(&hex(SERVER_FIRST), 1 << 20), Some((1, 206)));
         assert_eq!(handshake(b"GET / HTTP/1.1\r\n"), None);
     }

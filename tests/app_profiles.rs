@@ -134,7 +134,8 @@ fn wire_signatures() {
         ("kakao-loco", "kakaotalk"),
         ("discord-ip-discovery", "discord"),
         ("ms-turn", "teams"),
-        ("ms-ice", "skype"),
+        ("ms-ice-version:7", "teams"),
+        ("ms-ice-version:3", "skype"),
         ("stun-realm:turn.l.google.com", "google-meet"),
     ] {
         assert_eq!(ix.by_signature(sig), Some(app), "{sig}");

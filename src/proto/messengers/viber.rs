@@ -1,7 +1,8 @@
 //! Viber's own transports, as seen in nDPI's `viber.pcap`:
-//! * UDP (ports 7985/7987, call signalling and relay): every datagram starts
-//!   `ED F6 | type u16 LE`; the first request also carries the client's
-//!   platform and version in clear (`Android,8.9.0.2`);
+//! * UDP (ports 7985/7987, call signalling and relay): every datagram of a
+//!   session starts with the same two bytes (`ED F6`, `05 B8`, ...) followed
+//!   by a small message type (u16 LE); the first request also carries the
+//!   client's platform and version in clear (`Android,8.9.0.2`);
 //! * TCP (ports 4244/5242, the chat connection): frames
 //!   `total length u16 LE | counter u32 LE | ciphertext`, each direction
 //!   counting its frames.
@@ -13,15 +14,50 @@ use crate::proto::dissector::{Confidence, Cx, Dissector, Env};
 use crate::proto::registry::{FlowHint, ProbeInput};
 use std::borrow::Cow;
 
-/// The message type of a Viber UDP datagram.
-pub fn udp_type(d: &[u8]) -> Option<u16> {
+/// The session tag and message type of a Viber UDP datagram.
+pub fn udp_header(d: &[u8]) -> Option<(u16, u16)> {
     match d {
-        [0xed, 0xf6, lo, hi, _, _, _, _, ..] => {
-            let t = u16::from_le_bytes([*lo, *hi]);
-            (t < 0x100).then_some(t)
+        [a, b, t, 0, _, _, _, _, ..] if *t < 0x40 => {
+            Some((u16::from_be_bytes([*a, *b]), u16::from(*t)))
         }
         _ => None,
     }
+}
+
+/// Whether datagrams form a Viber UDP session: one non-zero tag, small
+/// non-zero types of at least two kinds (or a client version string), and
+/// one 8-byte session id that every datagram carries (at offset 4, 6 or 12
+/// of the first, depending on its type). `None`: need more datagrams.
+pub fn udp_session(dgs: &[(Direction, Vec<u8>)]) -> Option<bool> {
+    let (_, first) = dgs.first()?;
+    let Some((tag, _)) = udp_header(first).filter(|(t, ty)| *t != 0 && *ty != 0) else {
+        return Some(false);
+    };
+    let mut types = Vec::new();
+    for (_, d) in dgs.iter().take(8) {
+        match udp_header(d) {
+            Some((t, ty)) if t == tag && ty != 0 => {
+                if !types.contains(&ty) {
+                    types.push(ty);
+                }
+            }
+            _ => return Some(false),
+        }
+    }
+    let version = dgs.iter().any(|(_, d)| client_version(d).is_some());
+    if types.len() < 2 && !version {
+        return if dgs.len() >= 4 { Some(false) } else { None };
+    }
+    let shared = [4usize, 6, 12].iter().any(|&off| {
+        first.get(off..off + 8).is_some_and(|id| {
+            id.iter().any(|&b| b != 0)
+                && dgs
+                    .iter()
+                    .take(8)
+                    .all(|(_, d)| d.windows(8).any(|w| w == id))
+        })
+    });
+    Some(shared)
 }
 
 /// TCP frames `(length, counter)` cut from the front of `b`, and the bytes
@@ -51,16 +87,11 @@ fn counted(frames: &[(usize, u32)]) -> bool {
 
 pub fn probe(input: &ProbeInput<'_>) -> Confidence {
     match input.transport {
-        Transport::Udp => {
-            let dgs = input.datagrams;
-            let viber = dgs.iter().filter(|(_, d)| udp_type(d).is_some()).count();
-            match (dgs.len(), viber) {
-                (0, _) => Confidence::NeedMore,
-                (n, v) if v == n && v >= 2 => Confidence::Certain,
-                (1, 1) => Confidence::NeedMore,
-                _ => Confidence::No,
-            }
-        }
+        Transport::Udp => match udp_session(input.datagrams) {
+            Some(true) => Confidence::Likely,
+            Some(false) => Confidence::No,
+            None => Confidence::NeedMore,
+        },
         Transport::Tcp => {
             let mut need = false;
             for b in [input.to_server, input.to_client] {
@@ -165,7 +196,7 @@ impl Dissector for ViberDissector {
         if self.transport == Some(Transport::Tcp) {
             return self.on_data(cx, dir, data);
         }
-        if udp_type(data).is_none() {
+        if udp_header(data).is_none() {
             self.other[dir.index()].feed(data);
             return;
         }
@@ -253,6 +284,41 @@ mod tests {
         assert_eq!(tcp_frames(b"\x02\x00abcd"), None);
     }
 
+    /// nDPI `viber.pcap`, UDP 38190 <-> 7985/7987 (tag `05 b8`): the session
+    /// id `3518f5189864e447` recurs in every datagram. DHCP retransmissions
+    /// (one tag, one type, a shared transaction id) are not Viber.
+    #[test]
+    fn udp_sessions_share_a_tag_and_an_id() {
+        let dgs = vec![
+            (
+                Direction::ToServer,
+                hex("05b8010005003518f5189864e44707ae27541100a8c02e9532000000430100100100f0"),
+            ),
+            (
+                Direction::ToServer,
+                hex("05b819003518f5189864e44725df4d4ee1cd371b5c9abc26d9d30b4b01bb39b30000"),
+            ),
+            (
+                Direction::ToServer,
+                hex("05b80900fb5b9291630100003518f5189864e447"),
+            ),
+        ];
+        assert_eq!(udp_session(&dgs), Some(true));
+        assert_eq!(udp_session(&dgs[..1]), None);
+        let mut dhcp = hex("010106003a4b5c6d0000000000000000000000000000000000000000");
+        dhcp.extend([0x5a; 20]);
+        let dhcp = vec![(Direction::ToServer, dhcp.clone()); 4];
+        assert_eq!(udp_session(&dhcp), Some(false));
+        let mdns = vec![
+            (
+                Direction::ToServer,
+                hex("000000000001000000000000055f73697073")
+            );
+            3
+        ];
+        assert_eq!(udp_session(&mdns), Some(false));
+    }
+
     #[test]
     fn versions_need_a_platform_and_a_dotted_version() {
         assert_eq!(
@@ -260,6 +326,11 @@ mod tests {
             Some("Android,8.9.0.2".into())
         );
         assert_eq!(client_version(b"\x00version 1.2\x00"), None);
-        assert_eq!(udp_type(&hex("edf6ff01000000000000")), None);
+        assert_eq!(udp_header(&hex("edf6ff01000000000000")), None);
+        // nDPI `viber.pcap`, UDP 38190 -> 7985: another session's tag.
+        assert_eq!(
+            udp_header(&hex("05b80900fb5b9291630100003518f5189864e447")),
+            Some((0x05b8, 9))
+        );
     }
 }

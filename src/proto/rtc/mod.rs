@@ -99,7 +99,9 @@ pub fn probe_rtp(input: &ProbeInput<'_>) -> Confidence {
         }
         seen.push((*dir, p.ssrc, p.seq));
     }
-    if dgs.len() >= 6 || rtp::parse(first).is_none() {
+    // A leading keep-alive may precede the media: look at the first few.
+    let rtp_like = dgs.iter().take(3).any(|(_, d)| rtp::parse(d).is_some());
+    if dgs.len() >= 6 || (!rtp_like && dgs.len() >= 3) {
         Confidence::No
     } else {
         Confidence::NeedMore
@@ -223,7 +225,9 @@ impl RtcDissector {
     /// One demultiplexed packet. `nested` is set for data inside TURN.
     fn packet(&mut self, cx: &mut Cx<'_>, dir: Direction, data: &[u8], nested: bool) {
         match data.first() {
-            Some(0..=3) => {
+            // 0-3 per RFC 7983; WhatsApp's own message types 0x0800-0x0802
+            // start with 8, unassigned in the demultiplexing table.
+            Some(0..=3 | 8) => {
                 if let Some(m) = stun::parse(data) {
                     self.stun(cx, dir, &m, nested);
                     return;
@@ -293,8 +297,8 @@ impl RtcDissector {
         if stun::whatsapp_flavour(m) {
             self.signature(cx, "whatsapp-stun");
         }
-        if stun::ms_ice(m) {
-            self.signature(cx, "ms-ice");
+        if let Some(v) = stun::ms_ice_version(m) {
+            self.signature(cx, &format!("ms-ice-version:{v}"));
         }
         if stun::ms_turn(m) {
             self.signature(cx, "ms-turn");
@@ -642,6 +646,12 @@ mod tests {
         assert_eq!(app(&c), Some(("whatsapp", "signature")));
         assert_eq!(meta(&c, "stun.mapped-address"), vec!["93.35.171.3:61494"]);
         assert_eq!(meta(&c, "rtp.protection"), vec!["unknown"]);
+        // WhatsApp's 0x0801/0x0802 messages are STUN, not unknown payload.
+        assert!(
+            !c.evidence
+                .iter()
+                .any(|e| matches!(e.kind, EvidenceKind::Payload { .. }))
+        );
         let d = verdict(&c);
         assert_eq!(d.verdict, Verdict::Opaque, "{}", d.reason);
         assert!(d.reason.contains("srtp not opened"), "{}", d.reason);

@@ -35,7 +35,6 @@ pub mod attr {
     /// Microsoft vendor attributes ([MS-TURN], [MS-ICE2]).
     pub const MS_MAGIC_COOKIE: u16 = 0x000f;
     pub const MS_VERSION: u16 = 0x8008;
-    pub const MS_CANDIDATE_IDENTIFIER: u16 = 0x8054;
     pub const MS_SERVICE_QUALITY: u16 = 0x8055;
     pub const MS_IMPLEMENTATION_VERSION: u16 = 0x8070;
 }
@@ -123,11 +122,16 @@ pub fn parse(data: &[u8]) -> Option<Message<'_>> {
     let h = data.get(..HEADER)?;
     let msg_type = u16::from_be_bytes([h[0], h[1]]);
     let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
-    if msg_type & 0xc000 != 0 || !len.is_multiple_of(4) {
+    if msg_type & 0xc000 != 0 {
         return None;
     }
     let attrs = data.get(HEADER..HEADER + len)?;
     let rfc5389 = h[4..8] == MAGIC;
+    // RFC 8489 lengths are multiples of 4, but WhatsApp's 2015 stack sent
+    // unpadded attributes: with the cookie, an exact length is accepted too.
+    if !len.is_multiple_of(4) && !(rfc5389 && data.len() == HEADER + len) {
+        return None;
+    }
     if !rfc5389 {
         let known = matches!(
             msg_type,
@@ -261,15 +265,13 @@ pub fn whatsapp_flavour(msg: &Message<'_>) -> bool {
             .any(|a| (0x4000..=0x4007).contains(&a.kind))
 }
 
-/// Microsoft's ICE extensions ([MS-ICE2]): CANDIDATE-IDENTIFIER and
-/// IMPLEMENTATION-VERSION on connectivity checks (Skype, Lync, Teams P2P).
-pub fn ms_ice(msg: &Message<'_>) -> bool {
-    msg.attributes().take(64).any(|a| {
-        matches!(
-            a.kind,
-            attr::MS_CANDIDATE_IDENTIFIER | attr::MS_IMPLEMENTATION_VERSION
-        )
-    })
+/// Microsoft's ICE extensions ([MS-ICE2]): the IMPLEMENTATION-VERSION
+/// attribute of connectivity checks. Its value tells Microsoft's stacks
+/// apart: 3 in the 2017 consumer Skype client, 7 in Teams (nDPI's
+/// `skype-conference-call.pcap` and `teams.pcap`).
+pub fn ms_ice_version(msg: &Message<'_>) -> Option<u32> {
+    let v = msg.attr(attr::MS_IMPLEMENTATION_VERSION)?;
+    Some(u32::from_be_bytes(v.try_into().ok()?))
 }
 
 /// Microsoft's TURN dialect ([MS-TURN]): the MAGIC-COOKIE attribute,
@@ -396,6 +398,27 @@ mod tests {
         assert!(addresses(&m).is_empty());
     }
 
+    /// nDPI `whatsapp_voice_and_message.pcap` frame 27 answers an Allocate
+    /// whose WhatsApp attribute 0x4000 is 102 bytes long, unpadded: the
+    /// message length (106) is not a multiple of 4.
+    #[test]
+    fn whatsapp_2015_unpadded_attribute() {
+        let mut req = hex("0003006a2112a4420000d160e0ec785eac996a6c40000066");
+        req.resize(20 + 106, 0x5a);
+        let m = parse(&req).unwrap();
+        assert!(whatsapp_flavour(&m));
+        req.push(0);
+        assert!(parse(&req).is_none(), "inexact lengths stay rejected");
+        let resp = hex(
+            "010300182112a4420000d160e0ec785eac996a6c002000080001f3939eb0cf1e400200080000014d9ac2cebb",
+        );
+        let m = parse(&resp).unwrap();
+        assert_eq!(
+            addresses(&m),
+            vec![(AddressRole::Mapped, "191.162.107.92:53889".parse().unwrap())]
+        );
+    }
+
     /// nDPI `stun_wa_call.pcapng` frame 11: WhatsApp's relay answers with
     /// XOR-MAPPED-ADDRESS and its own attribute 0x4002.
     #[test]
@@ -406,7 +429,7 @@ mod tests {
         );
         let m = parse(&d).unwrap();
         assert!(whatsapp_flavour(&m));
-        assert!(!ms_ice(&m) && !ms_turn(&m));
+        assert!(ms_ice_version(&m).is_none() && !ms_turn(&m));
         assert_eq!(
             addresses(&m),
             vec![(AddressRole::Mapped, "93.35.171.3:61494".parse().unwrap())]
@@ -424,7 +447,8 @@ mod tests {
              802800048affbd01",
         );
         let m = parse(&skype).unwrap();
-        assert!(ms_ice(&m) && !ms_turn(&m));
+        assert_eq!(ms_ice_version(&m), Some(3));
+        assert!(!ms_turn(&m));
         assert_eq!(fingerprint_ok(&skype, &m), Some(true));
         let teams = hex(
             "000300302112a442b2343f6e67f41d58acba639f000f000472c64bc680370004\
@@ -432,7 +456,17 @@ mod tests {
              00020002",
         );
         let m = parse(&teams).unwrap();
-        assert!(ms_turn(&m) && !ms_ice(&m));
+        assert!(ms_turn(&m));
+        assert_eq!(ms_ice_version(&m), None);
+        // A Teams ICE check (teams.pcap, UDP 50016 <-> 16332): version 7.
+        let check = hex(
+            "010100442112a4426941fae438498937822a50088070000400000007002000080001\
+             1ede7c55ca8f8037000400000002803600040000000100080014954f91388e0c70c6\
+             4152e65253cfe05b21ab771e80280004f8e72a57",
+        );
+        let m = parse(&check).unwrap();
+        assert_eq!(ms_ice_version(&m), Some(7));
+        assert_eq!(fingerprint_ok(&check, &m), Some(true));
     }
 
     #[test]

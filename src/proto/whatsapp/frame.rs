@@ -128,9 +128,21 @@ impl Framer {
 /// serverHello 3, clientFinish 4; each `{ephemeral 1, static 2, payload 3}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handshake {
-    ClientHello { static_key: bool },
-    ServerHello { static_key: bool },
-    ClientFinish,
+    ClientHello { static_key: bool, payload: bool },
+    ServerHello { static_key: bool, payload: bool },
+    ClientFinish { payload: bool },
+}
+
+impl Handshake {
+    /// The message carries an encrypted payload (field 3): the IK client
+    /// hello already holds the encrypted login.
+    pub fn has_payload(self) -> bool {
+        match self {
+            Handshake::ClientHello { payload, .. }
+            | Handshake::ServerHello { payload, .. }
+            | Handshake::ClientFinish { payload } => payload,
+        }
+    }
 }
 
 /// Recognises a handshake frame; ciphertext almost never parses as one.
@@ -149,14 +161,20 @@ pub fn handshake(body: &[u8]) -> Option<Handshake> {
     }
     let ephemeral = pb::get(inner, 1).and_then(pb::Value::bytes);
     let static_key = pb::get(inner, 2).and_then(pb::Value::bytes).is_some();
+    let payload = pb::get(inner, 3)
+        .and_then(pb::Value::bytes)
+        .is_some_and(|p| !p.is_empty());
+    let ephemeral_ok = ephemeral.is_some_and(|e| e.len() == 32);
     match number {
-        2 if ephemeral.is_some_and(|e| e.len() == 32) => {
-            Some(Handshake::ClientHello { static_key })
-        }
-        3 if ephemeral.is_some_and(|e| e.len() == 32) => {
-            Some(Handshake::ServerHello { static_key })
-        }
-        4 => Some(Handshake::ClientFinish),
+        2 if ephemeral_ok => Some(Handshake::ClientHello {
+            static_key,
+            payload,
+        }),
+        3 if ephemeral_ok => Some(Handshake::ServerHello {
+            static_key,
+            payload,
+        }),
+        4 => Some(Handshake::ClientFinish { payload }),
         _ => None,
     }
 }
@@ -255,14 +273,20 @@ pub(crate) mod tests {
         assert_eq!(ik.len(), 270);
         assert_eq!(
             handshake(&ik),
-            Some(Handshake::ClientHello { static_key: true })
+            Some(Handshake::ClientHello {
+                static_key: true,
+                payload: true
+            })
         );
         // XX: the client hello carries only the ephemeral key.
         let mut xx = vec![0x12, 0x22, 0x0a, 0x20];
         xx.extend([0x55; 32]);
         assert_eq!(
             handshake(&xx),
-            Some(Handshake::ClientHello { static_key: false })
+            Some(Handshake::ClientHello {
+                static_key: false,
+                payload: false
+            })
         );
         // Ciphertext from the capture (frame after the hello) is not one.
         assert_eq!(

@@ -151,15 +151,16 @@ impl WhatsAppDissector {
             }
             return;
         }
-        match frame::handshake(&f.body) {
-            Some(Handshake::ClientHello { static_key }) if dir == Direction::ToServer => {
+        let hs = frame::handshake(&f.body);
+        match hs {
+            Some(Handshake::ClientHello { static_key, .. }) if dir == Direction::ToServer => {
                 self.client_hello = Some(static_key);
                 if static_key {
                     // IK unless the server answers with its static key (XXfallback).
                     self.pattern(cx, "IK", false);
                 }
             }
-            Some(Handshake::ServerHello { static_key }) if dir == Direction::ToClient => {
+            Some(Handshake::ServerHello { static_key, .. }) if dir == Direction::ToClient => {
                 let p = match (self.client_hello, static_key) {
                     (Some(true), true) => "XXfallback",
                     (Some(true), false) => "IK",
@@ -167,8 +168,16 @@ impl WhatsAppDissector {
                 };
                 self.pattern(cx, p, true);
             }
-            Some(Handshake::ClientFinish) if dir == Direction::ToServer => {}
-            _ => self.encrypted += 1,
+            Some(Handshake::ClientFinish { .. }) if dir == Direction::ToServer => {}
+            _ => {
+                self.encrypted += 1;
+                return;
+            }
+        }
+        // Handshake messages with a payload carry it encrypted (the IK
+        // client hello holds the whole login).
+        if hs.is_some_and(Handshake::has_payload) {
+            self.encrypted += 1;
         }
     }
 

@@ -129,7 +129,8 @@ pub fn parse(data: &[u8]) -> Option<Message<'_>> {
     let rfc5389 = h[4..8] == MAGIC;
     // RFC 8489 lengths are multiples of 4, but WhatsApp's 2015 stack sent
     // unpadded attributes: with the cookie, an exact length is accepted too.
-    if !len.is_multiple_of(4) && !(rfc5389 && data.len() == HEADER + len) {
+    let exact = rfc5389 && data.len() == HEADER + len;
+    if !(len.is_multiple_of(4) || exact) {
         return None;
     }
     if !rfc5389 {

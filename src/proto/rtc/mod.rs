@@ -177,7 +177,7 @@ impl RtcDissector {
     pub fn new(hint: FlowHint) -> RtcDissector {
         RtcDissector {
             hint,
-            name: "stun",
+            name: "rtc",
             stun_messages: 0,
             values: HashSet::new(),
             streams: Vec::new(),
@@ -213,8 +213,9 @@ impl RtcDissector {
     fn rename(&mut self, cx: &mut Cx<'_>, name: &'static str) {
         // Media outranks signalling in the flow's name.
         let rank = |n: &str| match n {
-            "rtp" | "zrtp" => 2,
-            _ => 1,
+            "rtp" | "zrtp" => 3,
+            "rtc" => 1,
+            _ => 2,
         };
         if rank(name) >= rank(self.name) {
             self.name = name;
@@ -259,6 +260,7 @@ impl RtcDissector {
             && let Some(d) = discord::parse(data)
         {
             self.signature(cx, "discord-ip-discovery");
+            self.rename(cx, "discord-voice");
             if let Some(a) = d.address {
                 self.once(cx, "discord.mapped-address", a.to_string());
             }
@@ -269,7 +271,7 @@ impl RtcDissector {
 
     fn stun(&mut self, cx: &mut Cx<'_>, dir: Direction, m: &stun::Message<'_>, nested: bool) {
         self.stun_messages += 1;
-        if self.stun_messages == 1 {
+        if self.stun_messages == 1 && self.name == "rtc" {
             self.rename(cx, "stun");
         }
         for (role, addr) in stun::addresses(m) {
@@ -319,11 +321,23 @@ impl RtcDissector {
             self.dtls_srtp = true;
             self.once(cx, "rtp.keying", "dtls-srtp".to_string());
         }
-        if self.dtls_child.is_none()
-            && self.dtls == 1
-            && let Some(p) = registry::probes().iter().find(|p| p.name == "dtls")
-        {
-            self.dtls_child = Some((p.make)(&self.hint, cx.env));
+        if self.dtls_child.is_none() && self.dtls == 1 {
+            // Whichever registered dissector claims this datagram (the DTLS
+            // one) gets every DTLS datagram of the 5-tuple.
+            let dgs = [(dir, data.to_vec())];
+            let input = ProbeInput {
+                transport: Transport::Udp,
+                to_server: &[],
+                to_client: &[],
+                datagrams: &dgs,
+                client_port: self.hint.client_port,
+                server_port: self.hint.server_port,
+                depth: cx.depth(),
+                hint: Some("dtls"),
+            };
+            if let Some(registry::Choice::Dissector(make)) = registry::choose(&input, true) {
+                self.dtls_child = Some(make(&self.hint, cx.env));
+            }
         }
         if let Some(child) = &mut self.dtls_child {
             child.on_datagram(cx, dir, data);

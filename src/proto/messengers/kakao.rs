@@ -168,6 +168,9 @@ impl Dissector for LocoDissector {
     }
 
     fn finish(&mut self, cx: &mut Cx<'_>) {
+        if self.handshake.is_none() {
+            cx.set_protocol("unknown");
+        }
         finish(
             cx,
             "kakao-loco",

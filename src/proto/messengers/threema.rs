@@ -116,6 +116,15 @@ impl Dissector for ThreemaDissector {
     }
 
     fn finish(&mut self, cx: &mut Cx<'_>) {
+        if self.frames == [0, 0] && self.seen.iter().any(|&n| n > 0) {
+            // The hello sizes matched but nothing after them framed: not
+            // (or not provably) Threema.
+            cx.set_protocol("unknown");
+            for d in 0..2 {
+                let rest = std::mem::take(&mut self.buf[d]);
+                self.other[d].feed(&rest);
+            }
+        }
         finish(
             cx,
             "threema-chat",
@@ -188,6 +197,24 @@ mod tests {
         let d = verdict(&c);
         assert_eq!(d.verdict, Verdict::Opaque);
         assert!(d.reason.contains("threema-chat not opened"), "{}", d.reason);
+    }
+
+    /// Two messages of Threema's sizes followed by text: not Threema.
+    #[test]
+    fn lookalike_sizes_without_framing_stay_unknown() {
+        let env = env();
+        let f = flow(Transport::Tcp, "10.0.0.1:40000", "10.0.0.2:7000");
+        let c = run(
+            &env,
+            &f,
+            &[
+                up(vec![0x41; 48]),
+                down(vec![0x42; 80]),
+                up(b"hello there, this is just a line of ordinary text that goes on and on and on for a while".repeat(3)),
+            ],
+        );
+        assert_eq!(protocol(&c), Some("unknown"));
+        assert_eq!(app(&c), None);
     }
 
     #[test]

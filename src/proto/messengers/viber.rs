@@ -219,6 +219,10 @@ impl Dissector for ViberDissector {
     }
 
     fn finish(&mut self, cx: &mut Cx<'_>) {
+        if !self.attributed {
+            // Chosen on a weak match that the rest of the flow did not confirm.
+            cx.set_protocol("unknown");
+        }
         finish(
             cx,
             "viber",

@@ -63,6 +63,8 @@ fn server_names_from_the_captures() {
         ("discord.com", "discord"),
         ("teams.microsoft.com", "teams"),
         ("eu-prod.asyncgw.teams.microsoft.com", "teams"),
+        ("eu-api.asm.skype.com", "teams"),
+        ("login.skype.com", "skype"),
         ("auth.kakao.com", "kakaotalk"),
         ("web.telegram.org", "telegram"),
     ] {

@@ -543,7 +543,7 @@ impl Dissector for RtcDissector {
         if opaque_packets > 0 {
             let reason = match protection {
                 rtp::Protection::Srtp => {
-                    "SRTP keys are derived inside the DTLS handshake (DTLS-SRTP) and never logged"
+                    "SRTP keys are exported from the DTLS handshake (DTLS-SRTP); plainsight does not derive SRTP keys, so the media is not opened even when the DTLS secrets are logged"
                 }
                 rtp::Protection::Zrtp => {
                     "SRTP keys come from a ZRTP Diffie-Hellman between the endpoints"

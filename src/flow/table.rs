@@ -333,8 +333,9 @@ impl<T> FlowTable<T> {
     }
 
     /// Marks a flow closed (FIN both ways, or RST) so [`expire`](Self::expire) finalises
-    /// it `closed_linger_ns` after its last packet. The first reason given is kept.
-    /// When more than `max_closed` flows are lingering, the oldest goes to `out` now.
+    /// it `closed_linger_ns` after its last packet; with no linger (0 or less) it is
+    /// finalised at once through `out`. When more than `max_closed` flows are
+    /// lingering, the oldest goes to `out` now. The first reason given is kept.
     /// Returns false for an unknown id.
     pub fn close(
         &mut self,
@@ -349,9 +350,10 @@ impl<T> FlowTable<T> {
         if e.closed.is_none() {
             e.closed = Some(reason);
         }
-        if e.list != LIST_CLOSED {
+        if self.limits.closed_linger_ns <= 0 {
+            self.finalise(slot, reason, out);
+        } else if self.entry(slot).list != LIST_CLOSED {
             self.unlink(slot);
-            self.entry_mut(slot).list = LIST_CLOSED;
             self.push_front(LIST_CLOSED, slot);
             self.closed_count += 1;
         }
@@ -798,7 +800,7 @@ mod tests {
         );
         assert_eq!(t.len(), 2);
         // Closed flows go first, with their own reason, even when seen more recently.
-        assert!(t.close(3, EndReason::Rst, &mut |_, _, _, _| {}));
+        assert!(t.close(3, EndReason::Rst, &mut |_, _, _, _| unreachable!()));
         pkt(
             &mut t,
             &mut ended,
@@ -858,7 +860,7 @@ mod tests {
             0,
             "closed",
         );
-        t.close(3, EndReason::Fin, &mut |_, _, _, _| {});
+        t.close(3, EndReason::Fin, &mut |_, _, _, _| unreachable!());
         // A last ACK after the close restarts the linger.
         pkt(
             &mut t,
@@ -891,12 +893,40 @@ mod tests {
     }
 
     #[test]
+    fn without_a_linger_a_closed_flow_ends_at_once() {
+        let limits = FlowLimits {
+            closed_linger_ns: 0,
+            ..FlowLimits::default()
+        };
+        let mut t = FlowTable::new(limits);
+        let mut ended = Vec::new();
+        pkt(
+            &mut t,
+            &mut ended,
+            Tcp,
+            "10.0.0.1:1111",
+            "10.0.0.9:80",
+            SYN,
+            0,
+            "a",
+        );
+        assert!(t.close(1, EndReason::Rst, &mut |i, e, s, r| {
+            ended.push((i, e, s, r))
+        }));
+        assert_eq!(
+            ended,
+            vec![(1, ep("10.0.0.1:1111", "10.0.0.9:80"), "a", EndReason::Rst)]
+        );
+        assert!(t.is_empty());
+    }
+
+    #[test]
     fn a_new_syn_on_a_closed_flow_starts_a_new_flow() {
         let mut t = FlowTable::new(FlowLimits::default());
         let mut ended = Vec::new();
         let (c, s) = ("10.0.0.1:1111", "10.0.0.9:80");
         pkt(&mut t, &mut ended, Tcp, c, s, SYN, 0, "first");
-        t.close(1, EndReason::Fin, &mut |_, _, _, _| {});
+        t.close(1, EndReason::Fin, &mut |_, _, _, _| unreachable!());
         assert!(t.is_closed(1));
         assert_eq!(
             pkt(&mut t, &mut ended, Tcp, c, s, NONE, 1, "first"),
@@ -944,7 +974,7 @@ mod tests {
             0,
             "c",
         );
-        t.close(2, EndReason::Rst, &mut |_, _, _, _| {});
+        t.close(2, EndReason::Rst, &mut |_, _, _, _| unreachable!());
         // Touch flow 1 so recency order differs from id order.
         pkt(
             &mut t,
@@ -967,7 +997,7 @@ mod tests {
             ]
         );
         assert!(t.is_empty());
-        assert!(!t.close(1, EndReason::Fin, &mut |_, _, _, _| {}));
+        assert!(!t.close(1, EndReason::Fin, &mut |_, _, _, _| unreachable!()));
     }
 
     #[test]

@@ -42,24 +42,35 @@ pub fn read_file(
     filter: Option<&str>,
     sink: &mut dyn PacketSink,
 ) -> Result<InputSummary, SourceError> {
-    let name = if path == Path::new("-") {
-        "standard input".to_string()
-    } else {
-        path.display().to_string()
-    };
-    let filter = filter.map(Filter::new).transpose()?;
-    let io_err = |source: io::Error| SourceError::Io {
+    if path == Path::new("-") {
+        return read_stream(Box::new(io::stdin().lock()), "standard input", filter, sink);
+    }
+    let name = path.display().to_string();
+    // Check the filter before touching the file.
+    filter.map(Filter::new).transpose()?;
+    let file = File::open(path).map_err(|source| SourceError::Io {
         path: name.clone(),
         source,
-    };
-    let src: Box<dyn Read> = if path == Path::new("-") {
-        Box::new(io::stdin().lock())
-    } else {
-        Box::new(File::open(path).map_err(io_err)?)
+    })?;
+    read_stream(Box::new(file), &name, filter, sink)
+}
+
+/// Reads a capture from any byte stream (a pipe, a decompressor); `name`
+/// is what messages call it.
+pub fn read_stream(
+    src: Box<dyn Read + '_>,
+    name: &str,
+    filter: Option<&str>,
+    sink: &mut dyn PacketSink,
+) -> Result<InputSummary, SourceError> {
+    let filter = filter.map(Filter::new).transpose()?;
+    let io_err = |source: io::Error| SourceError::Io {
+        path: name.to_string(),
+        source,
     };
     let mut reader = Reader {
         input: Input::new(src),
-        name: name.clone(),
+        name: name.to_string(),
         filter,
         sink,
         summary: InputSummary {
@@ -111,8 +122,8 @@ impl From<SourceError> for Failure {
 }
 
 /// A growable window over the input that hashes every byte it reads.
-struct Input {
-    src: Box<dyn Read>,
+struct Input<'r> {
+    src: Box<dyn Read + 'r>,
     buf: Vec<u8>,
     start: usize,
     end: usize,
@@ -124,8 +135,8 @@ struct Input {
     hasher: Sha256,
 }
 
-impl Input {
-    fn new(src: Box<dyn Read>) -> Input {
+impl<'r> Input<'r> {
+    fn new(src: Box<dyn Read + 'r>) -> Input<'r> {
         Input {
             src,
             buf: vec![0; BUFFER],
@@ -157,7 +168,8 @@ impl Input {
             self.start = 0;
         }
         if n > self.buf.len() {
-            self.buf.resize(n.next_power_of_two().min(MAX_BLOCK), 0);
+            let grown = n.checked_next_power_of_two().unwrap_or(n).min(MAX_BLOCK);
+            self.buf.resize(grown.max(n), 0);
         }
         while self.end < n {
             match self.src.read(&mut self.buf[self.end..]) {
@@ -205,8 +217,8 @@ struct Interface {
     usable: bool,
 }
 
-struct Reader<'s> {
-    input: Input,
+struct Reader<'s, 'r> {
+    input: Input<'r>,
     name: String,
     filter: Option<Filter>,
     sink: &'s mut dyn PacketSink,
@@ -214,7 +226,7 @@ struct Reader<'s> {
     stopped: bool,
 }
 
-impl Reader<'_> {
+impl Reader<'_, '_> {
     fn run(&mut self) -> Result<(), Failure> {
         self.input.ensure(24)?;
         let head = self.input.data();
@@ -253,8 +265,7 @@ impl Reader<'_> {
     fn pcap(&mut self) -> Result<(), Failure> {
         let head = self.input.data();
         if head.len() < 24 {
-            let needs = 24;
-            self.truncated("pcap file header", 0, needs);
+            self.truncated("pcap file header", 0, 24);
             return Ok(());
         }
         let header = match pcap_parser::parse_pcap_header(&head[..24]) {
@@ -278,6 +289,7 @@ impl Reader<'_> {
         if let Some(f) = &mut self.filter {
             f.prepare(link)?;
         }
+        self.summary.link_types.push(link);
         let big = header.is_bigendian();
         let modified = header.is_modified_format();
         let nanos = header.is_nanosecond_precision();
@@ -347,9 +359,6 @@ impl Reader<'_> {
                 file_offset: Some(offset),
                 interface: 0,
             };
-            if self.summary.link_types.is_empty() {
-                self.summary.link_types.push(link);
-            }
             let keep_going = deliver_to(
                 &self.filter,
                 &mut *self.sink,
@@ -481,6 +490,9 @@ impl Reader<'_> {
                             f.prepare(link)?;
                         }
                         any_usable = true;
+                        if !self.summary.link_types.contains(&link) {
+                            self.summary.link_types.push(link);
+                        }
                     } else {
                         first_unsupported.get_or_insert(link);
                         self.sink.warning(
@@ -526,9 +538,6 @@ impl Reader<'_> {
                                 file_offset: Some(offset),
                                 interface: epb.if_id,
                             };
-                            if !self.summary.link_types.contains(&p.link) {
-                                self.summary.link_types.push(p.link);
-                            }
                             keep_going = deliver_to(
                                 &self.filter,
                                 &mut *self.sink,
@@ -564,9 +573,6 @@ impl Reader<'_> {
                                 file_offset: Some(offset),
                                 interface: 0,
                             };
-                            if !self.summary.link_types.contains(&p.link) {
-                                self.summary.link_types.push(p.link);
-                            }
                             keep_going = deliver_to(
                                 &self.filter,
                                 &mut *self.sink,

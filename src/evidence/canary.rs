@@ -1899,7 +1899,11 @@ mod tests {
         assert_eq!(back[0].text, "PS-OLDOLDOLD");
         assert_eq!(back[1..], new[..]);
         assert_eq!(back[2].label.as_deref(), Some("dm to bob #2"));
-        assert!(std::fs::read_to_string(&path).unwrap().starts_with("# mine\n"));
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .starts_with("# mine\n")
+        );
         // A damaged file is refused, not overwritten.
         std::fs::write(&path, "[[canary]\n").unwrap();
         assert!(append_file(&path, &new).is_err());

@@ -2,3 +2,6 @@
 
 pub mod entities;
 pub mod escape;
+pub mod protobuf;
+pub mod structured;
+pub mod thrift;

@@ -165,4 +165,70 @@ mod tests {
         assert!(string_fields(b"hello there", None, &b).is_none());
         assert!(string_fields(&[0xff, 0xfe, 0xfd], None, &b).is_none());
     }
+
+    #[test]
+    fn report_scans_fields_a_layer_down() {
+        use crate::evidence::EvidenceKind;
+        use crate::evidence::canary::{Canary, CanarySet};
+        use crate::proto::dissector::{Collector, Env, FlowInfo, PacketRef};
+        let canaries = CanarySet::new(vec![Canary {
+            text: "PS-OBWGC2LOONUWO2DU4".into(),
+            label: None,
+            created: None,
+        }])
+        .unwrap();
+        let rules = crate::rules::builtin();
+        let env = Env::new(
+            canaries,
+            crate::secrets::SecretStore::default(),
+            crate::rules::apps::AppIndex::new(&rules.apps),
+        );
+        let flow = FlowInfo {
+            id: 1,
+            transport: crate::model::Transport::Tcp,
+            client: "10.0.0.1:40000".parse().unwrap(),
+            server: "10.0.0.2:443".parse().unwrap(),
+        };
+        // 1: { 1: 7, 2: "see you at noon PS-…" }, 2: <binary with the canary in UTF-16LE>
+        let text = b"see you at noon PS-OBWGC2LOONUWO2DU4";
+        let mut inner = vec![0x08, 0x07, 0x12, text.len() as u8];
+        inner.extend_from_slice(text);
+        let mut blob = vec![0x0a, inner.len() as u8];
+        blob.extend(inner);
+        let utf16: Vec<u8> = "PS-OBWGC2LOONUWO2DU4"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .chain([0xff])
+            .collect();
+        blob.extend([0x12, utf16.len() as u8]);
+        blob.extend(utf16);
+        let mut out = Collector::default();
+        {
+            let mut cx = Cx::new(&env, &flow, &mut out, PacketRef::default());
+            let f = cx.with_layer(Layer::plain("tcp"), |cx| {
+                report(cx, Direction::ToServer, "grpc.message", &blob, None)
+            });
+            assert_eq!(f, Some(Format::Protobuf));
+        }
+        let seen: Vec<(String, &str)> = out
+            .evidence
+            .iter()
+            .map(|e| (e.chain(), e.kind.tag()))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("tcp › protobuf 1.2".to_string(), "canary"),
+                ("tcp › protobuf 1.2".to_string(), "content"),
+                ("tcp › protobuf 2".to_string(), "canary"),
+            ]
+        );
+        assert!(matches!(
+            out.evidence[2].kind,
+            EvidenceKind::Canary {
+                encoding: crate::evidence::Encoding::Utf16le,
+                ..
+            }
+        ));
+    }
 }

@@ -6,7 +6,7 @@
 //! redacted [`Report`].
 
 use crate::evidence::canary::{self, CanarySet};
-use crate::evidence::{CryptoState, Evidence, EvidenceKind, SubjectId};
+use crate::evidence::{CryptoState, Encoding, Evidence, EvidenceKind, Protection, SubjectId};
 use crate::model::{CanaryVerdict, Transport, Verdict, endpoint, format_ts};
 use crate::report::model::*;
 use crate::rules::RuleSet;
@@ -188,7 +188,7 @@ impl<'a> ReportBuilder<'a> {
         );
         self.searched.flows += 1;
         self.searched.bytes += f.scanned;
-        self.note_not_opened(&label, &decision);
+        self.note_not_opened(&label, &decision, &f.evidence);
         let subject = Subject {
             kind: SubjectKind::Flow,
             label: label.clone(),
@@ -241,7 +241,7 @@ impl<'a> ReportBuilder<'a> {
         let label = format!("store {}", s.id);
         self.searched.stores += 1;
         self.searched.bytes += s.scanned;
-        self.note_not_opened(&label, &decision);
+        self.note_not_opened(&label, &decision, &s.evidence);
         let subject = Subject {
             kind: SubjectKind::Store,
             label: label.clone(),
@@ -275,16 +275,32 @@ impl<'a> ReportBuilder<'a> {
         self.push_findings(findings);
     }
 
-    fn note_not_opened(&mut self, label: &str, d: &Decision) {
-        if d.verdict == Verdict::Opaque {
-            if self.searched.not_opened.len() < self.opts.max_not_opened {
-                self.searched.not_opened.push(NotOpened {
-                    subject: label.to_string(),
-                    reason: d.reason.clone(),
-                });
-            } else {
-                self.searched.not_opened_omitted += 1;
-            }
+    /// Subjects a canary search could not cover: encrypted and not opened
+    /// (`opaque`), or only partly searched (bytes missing, a body that
+    /// could not be decompressed).
+    fn note_not_opened(&mut self, label: &str, d: &Decision, evidence: &[Evidence]) {
+        let reason = if d.verdict == Verdict::Opaque {
+            Some(d.reason.clone())
+        } else {
+            evidence.iter().find_map(|e| match &e.kind {
+                EvidenceKind::Anomaly { code, detail }
+                    if PARTIAL_SEARCH.contains(&code.as_ref()) =>
+                {
+                    Some(format!("only partly searched: {code}: {detail}"))
+                }
+                _ => None,
+            })
+        };
+        let Some(reason) = reason else {
+            return;
+        };
+        if self.searched.not_opened.len() < self.opts.max_not_opened {
+            self.searched.not_opened.push(NotOpened {
+                subject: label.to_string(),
+                reason,
+            });
+        } else {
+            self.searched.not_opened_omitted += 1;
         }
     }
 
@@ -318,21 +334,28 @@ impl<'a> ReportBuilder<'a> {
         }
     }
 
+    /// Adds a subject's canary hits to the canary summary, with hits of the
+    /// same bytes at several layers folded into one (see [`fold_hits`]).
     fn collect_canary_hits(&mut self, evidence: &[Evidence], label: &str) {
-        for e in evidence {
+        let folded = fold_hits(evidence);
+        for (e, (gone, wire)) in evidence.iter().zip(folded) {
             let EvidenceKind::Canary {
                 canary,
-                encoding,
                 context,
+                encoding: own,
             } = &e.kind
             else {
                 continue;
             };
+            let encoding = wire.unwrap_or(*own);
             let Some(acc) = self.acc.get_mut(*canary as usize) else {
                 continue;
             };
             let v = verdict::canary_hit(e);
             acc.verdict = acc.verdict.max(v);
+            if gone {
+                continue;
+            }
             if acc.hits.len() >= self.opts.max_hits_per_canary {
                 acc.omitted += 1;
                 continue;
@@ -350,7 +373,7 @@ impl<'a> ReportBuilder<'a> {
                 offset: e.offset,
                 packet: e.origin.packet,
                 verdict: v,
-                snippet: snippet(context, Some(text), *encoding, self.opts.show_content),
+                snippet: snippet(context, Some(text), *own, self.opts.show_content),
             });
         }
     }
@@ -394,6 +417,88 @@ impl<'a> ReportBuilder<'a> {
         self.report.stats.bytes_scanned = self.searched.bytes;
         self.report
     }
+}
+
+/// Anomalies after which part of a subject's content was never searched.
+const PARTIAL_SEARCH: [&str; 4] = [
+    "stream-gap",
+    "decompression-cap",
+    "http-bad-coding",
+    "http-body-truncated",
+];
+
+/// Folds canary hits that are the same bytes seen at several layers.
+///
+/// An inner layer that only removed framing (an HTTP body without a
+/// content coding, a protobuf field, a JSON value) sees the bytes its outer
+/// layer already scanned, so one canary in one place is found at `tcp` and
+/// at `tcp › http-body`, and again as a decoded JSON value. A hit is folded
+/// into a hit of the same canary and direction whose layer chain extends
+/// its own by plain (unkeyed) layers, or which has the same chain but is a
+/// decoded value (no stream offset); each hit absorbs at most one, so two
+/// occurrences stay two hits. The innermost hit is kept (its chain is the
+/// most precise) with the encoding the bytes had outermost, when that was
+/// not plain UTF-8 (the form on the wire).
+///
+/// Returns, per evidence item, whether it was folded away and the encoding
+/// to report.
+fn fold_hits(evidence: &[Evidence]) -> Vec<(bool, Option<Encoding>)> {
+    let mut out: Vec<(bool, Option<Encoding>)> = evidence
+        .iter()
+        .map(|e| match &e.kind {
+            EvidenceKind::Canary { encoding, .. } => (false, Some(*encoding)),
+            _ => (false, None),
+        })
+        .collect();
+    let key = |e: &Evidence| (e.layers.len(), e.offset.is_none());
+    let mut hits: Vec<usize> = (0..evidence.len())
+        .filter(|&i| out[i].1.is_some())
+        .collect();
+    // Innermost first.
+    hits.sort_by_key(|&i| std::cmp::Reverse(key(&evidence[i])));
+    let canary_of = |e: &Evidence| match e.kind {
+        EvidenceKind::Canary { canary, .. } => Some(canary),
+        _ => None,
+    };
+    let mut absorbed_by: Vec<Option<usize>> = vec![None; evidence.len()];
+    for (n, &i) in hits.iter().enumerate() {
+        let inner = &evidence[i];
+        let candidates = || {
+            hits[n + 1..].iter().copied().filter(|&j| {
+                let o = &evidence[j];
+                absorbed_by[j].is_none()
+                    && key(o) < key(inner)
+                    && canary_of(o) == canary_of(inner)
+                    && o.dir == inner.dir
+                    && o.layers.len() <= inner.layers.len()
+                    && inner.layers[..o.layers.len()] == o.layers[..]
+                    && inner.layers[o.layers.len()..]
+                        .iter()
+                        .all(|l| l.protection == Protection::None)
+            })
+        };
+        // The nearest layer, and there the same encoding first: that is
+        // most surely the same bytes.
+        let nearest = candidates().map(|j| key(&evidence[j])).max();
+        let at_nearest = || candidates().filter(|&j| Some(key(&evidence[j])) == nearest);
+        let outer = at_nearest()
+            .find(|&j| out[j].1 == out[i].1)
+            .or_else(|| at_nearest().next());
+        if let Some(j) = outer {
+            absorbed_by[j] = Some(i);
+            out[j].0 = true;
+        }
+    }
+    // Outermost first, hand the wire encoding inwards.
+    for &j in hits.iter().rev() {
+        if let (Some(i), Some(enc)) = (absorbed_by[j], out[j].1)
+            && out[i].1 == Some(Encoding::Utf8)
+            && enc != Encoding::Utf8
+        {
+            out[i].1 = Some(enc);
+        }
+    }
+    out
 }
 
 /// Orders `flow 2` before `flow 10`.
@@ -653,6 +758,72 @@ mod tests {
         b.add_flow(flow(vec![canary_ev()]));
         let r = b.finish();
         assert!(r.canaries[0].hits[0].snippet.contains("secret"));
+    }
+
+    fn hit_at(layers: &[&'static str], encoding: Encoding, offset: Option<u64>) -> Evidence {
+        let mut e = canary_ev();
+        e.layers = layers.iter().map(|l| Layer::plain(l)).collect();
+        e.offset = offset;
+        if let EvidenceKind::Canary { encoding: enc, .. } = &mut e.kind {
+            *enc = encoding;
+        }
+        e
+    }
+
+    #[test]
+    fn the_same_bytes_at_several_layers_are_one_hit() {
+        let c = canaries();
+        let rules = crate::rules::builtin();
+        let mut b = ReportBuilder::new("replay", &c, &rules, BuildOptions::default());
+        b.add_flow(flow(vec![
+            // A second occurrence in a header: only at the TCP layer.
+            hit_at(&["tcp"], Encoding::Utf8, Some(40)),
+            // A JSON-escaped canary in an HTTP body: found in the TCP stream,
+            // in the body stream, and as the decoded JSON value.
+            hit_at(&["tcp"], Encoding::JsonEscape, Some(300)),
+            hit_at(&["tcp", "http-body"], Encoding::JsonEscape, Some(120)),
+            hit_at(&["tcp", "http-body"], Encoding::Utf8, None),
+        ]));
+        let r = b.finish();
+        let hits: Vec<(Vec<String>, &str)> = r.canaries[0]
+            .hits
+            .iter()
+            .map(|h| (h.layers.clone(), h.encoding))
+            .collect();
+        assert_eq!(
+            hits,
+            vec![
+                (vec!["tcp".into()], "utf-8"),
+                (vec!["tcp".into(), "http-body".into()], "json-escape"),
+            ]
+        );
+        // The flow's own evidence keeps every observation.
+        assert_eq!(r.flows[0].evidence.len(), 4);
+    }
+
+    #[test]
+    fn partly_searched_subjects_are_listed_for_not_found_canaries() {
+        let c = canaries();
+        let rules = crate::rules::builtin();
+        let mut b = ReportBuilder::new("replay", &c, &rules, BuildOptions::default());
+        let mut f = flow(vec![Evidence {
+            kind: EvidenceKind::Anomaly {
+                code: "decompression-cap".into(),
+                detail: "gzip output reached the cap of 8388608 bytes".into(),
+            },
+            ..canary_ev()
+        }]);
+        f.id = 3;
+        b.add_flow(f);
+        let r = b.finish();
+        let cr = &r.canaries[0];
+        assert_eq!(cr.verdict, CanaryVerdict::NotFound);
+        assert_eq!(cr.searched.not_opened[0].subject, "flow 3");
+        assert!(
+            cr.searched.not_opened[0]
+                .reason
+                .starts_with("only partly searched: decompression-cap")
+        );
     }
 
     #[test]

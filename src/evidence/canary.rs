@@ -40,6 +40,8 @@
 //! Matching is case-sensitive (hex has both cases as separate forms;
 //! escape digits are case-insensitive).
 
+mod wake;
+
 use crate::codec::escape::{self, Kind, MAX_ESCAPE, Step};
 use crate::evidence::Encoding;
 use aho_corasick::automaton::{Automaton, StateID};
@@ -403,6 +405,7 @@ pub struct CanarySet {
     useful: Box<[bool; 256]>,
     /// Whether skipping over non-`WAKE` bytes pays off (few wake bytes).
     skip: bool,
+    wake: wake::Wake,
     /// Whether any base64 form exists (else line breaks never fork a lane).
     base64: bool,
     tail_len: usize,
@@ -509,10 +512,26 @@ impl CanarySet {
                 }
             }
         }
-        let wake = class.iter().filter(|&&c| c & WAKE != 0).count();
+        let wakes = class.iter().filter(|&&c| c & WAKE != 0).count();
         let base64 = patterns
             .iter()
             .any(|p| matches!(p.encoding, Encoding::Base64 | Encoding::Base64url));
+        let mut starts = vec![false; 1 << 16];
+        let mut first = [false; 256];
+        for l in &literals {
+            if let [a, b, ..] = l[..] {
+                starts[usize::from(a) << 8 | usize::from(b)] = true;
+                first[usize::from(a)] = true;
+            }
+        }
+        let byte: [bool; 256] = std::array::from_fn(|b| class[b] & WAKE != 0);
+        // A pattern's first byte before an escape may be the start of a
+        // match the decoding lane completes (`P%53...`): keep it.
+        let wake = wake::Wake::new(byte, |b0, b1| {
+            starts[usize::from(b0) << 8 | usize::from(b1)]
+                || (first[usize::from(b0)] && escape::is_introducer(b1))
+                || escape_pair(b0, b1, base64)
+        });
         Ok(CanarySet {
             canaries: uniq,
             patterns,
@@ -521,7 +540,8 @@ impl CanarySet {
             max_len,
             class,
             useful,
-            skip: wake <= 64,
+            skip: wakes <= 128,
+            wake,
             base64,
             tail_len: max_len + 1 + CONTEXT,
             ring_len: (max_len + 2).next_power_of_two(),
@@ -624,6 +644,20 @@ impl CanarySet {
         for h in hits {
             on_hit(h);
         }
+    }
+}
+
+/// Whether `b0 b1` can begin an escape that [`Run::forks`] would follow (a
+/// necessary condition, so the wake scan may skip everything else).
+fn escape_pair(b0: u8, b1: u8, base64: bool) -> bool {
+    match b0 {
+        b'%' => b1.is_ascii_hexdigit(),
+        b'\\' => b"\"\\/bfnrtu".contains(&b1),
+        b'&' => b1 == b'#' || b1.is_ascii_alphabetic(),
+        b'=' => b1.is_ascii_hexdigit() || b1 == b'\r' || b1 == b'\n',
+        b'\r' => base64 && b1 == b'\n',
+        b'\n' => base64 && is_b64(b1),
+        _ => false,
     }
 }
 
@@ -940,7 +974,7 @@ fn scan_with<A: Automaton>(
     let mut i = 0;
     while i < n {
         if sid == start && set.skip {
-            i = next_wake(data, i, class);
+            i = set.wake.next(data, i);
             if i >= n {
                 break;
             }
@@ -960,32 +994,6 @@ fn scan_with<A: Automaton>(
     }
     *st_sid = sid;
     *held = run.held;
-}
-
-/// The first index at or after `i` whose byte is `WAKE`, or `data.len()`.
-#[inline]
-fn next_wake(data: &[u8], mut i: usize, class: &[u8; 256]) -> usize {
-    while let Some(b) = data.get(i..i + 8) {
-        let m = class[usize::from(b[0])]
-            | class[usize::from(b[1])]
-            | class[usize::from(b[2])]
-            | class[usize::from(b[3])]
-            | class[usize::from(b[4])]
-            | class[usize::from(b[5])]
-            | class[usize::from(b[6])]
-            | class[usize::from(b[7])];
-        if m & WAKE != 0 {
-            break;
-        }
-        i += 8;
-    }
-    while let Some(&b) = data.get(i) {
-        if class[usize::from(b)] & WAKE != 0 {
-            break;
-        }
-        i += 1;
-    }
-    i
 }
 
 /// The decoding lane: a second cursor in the automaton fed decoded bytes.
@@ -1752,6 +1760,33 @@ mod tests {
         s.scan(&mut st, format!(" {C}").as_bytes(), |h| hits.push(h));
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].offset, 12 + 5 + 12 + 1);
+    }
+
+    #[test]
+    fn wake_scan_agrees_with_and_without_simd_and_rarely_wakes_on_noise() {
+        let s = all();
+        let plain = s.wake.without_simd();
+        let text = "GET /a%20b?x=1&y=PS-no HTTP/1.1\r\n\\u0050 &amp; =3D UFMt \0P".repeat(50);
+        let noise = pseudo_random(1 << 16, 5);
+        for data in [noise.as_slice(), text.as_bytes()] {
+            let (mut i, mut wakes) = (0, 0);
+            loop {
+                let a = s.wake.next(data, i);
+                assert_eq!(a, plain.next(data, i));
+                if a >= data.len() {
+                    break;
+                }
+                wakes += 1;
+                i = a + 1;
+            }
+            if data.len() == noise.len() {
+                assert!(
+                    wakes * 100 < data.len(),
+                    "{wakes} wakes in {} bytes",
+                    data.len()
+                );
+            }
+        }
     }
 
     #[test]

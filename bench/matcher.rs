@@ -12,6 +12,7 @@
 //! base64 MIME lines) so the decoding lane does real work. Reports build
 //! time, automaton size and the best of three runs in MB/s of CPU time (this
 //! process's scheduler time, so other load on a shared machine counts less).
+//! `BENCH_ONLY=random|escaped|capture` and `BENCH_CANARIES=1,100` narrow it.
 
 use plainsight::evidence::canary::{Canary, CanarySet, ScanState, generate};
 use std::time::Instant;
@@ -118,11 +119,19 @@ fn main() {
     }
     inputs.push(("random bytes".into(), random(mib << 20)));
     inputs.push(("escaped text".into(), escaped_text(mib << 20)));
+    // BENCH_ONLY=random (or capture, escaped) keeps the inputs whose name starts so.
+    if let Ok(only) = std::env::var("BENCH_ONLY") {
+        inputs.retain(|(name, _)| name.starts_with(&only));
+    }
+    let counts: Vec<usize> = std::env::var("BENCH_CANARIES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 100, 10_000]);
     println!(
         "{:>7} {:>9} {:>9} {:>10}  input                               MB/s (CPU)   hits",
         "canaries", "patterns", "build ms", "automaton"
     );
-    for n in [1usize, 100, 10_000] {
+    for n in counts {
         let t0 = Instant::now();
         let set = canaries(n);
         let build = t0.elapsed().as_millis();

@@ -22,7 +22,17 @@ pub(super) struct Wake {
     /// `lo[b & 15] & hi[b >> 4] != 0` (a superset of the wake bytes).
     lo: [u8; 16],
     hi: [u8; 16],
-    simd: bool,
+    simd: Simd,
+}
+
+/// The vector unit the scan may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Simd {
+    None,
+    #[cfg(target_arch = "x86_64")]
+    Ssse3,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
 }
 
 impl Wake {
@@ -68,38 +78,34 @@ impl Wake {
         }
     }
 
-    fn pair_ok(&self, b0: u8, b1: u8) -> bool {
-        let k = usize::from(b0) << 8 | usize::from(b1);
-        self.pair[k >> 6] >> (k & 63) & 1 != 0
-    }
-
     /// The first index at or after `i` where the automaton, in its start
     /// state, must be stepped: a wake byte whose pair passes (or which is the
     /// last byte of `data`), or `data.len()`.
     #[inline]
     pub(super) fn next(&self, data: &[u8], mut i: usize) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: `simd` names a feature only when the CPU has it.
+            let r = match self.simd {
+                Simd::Avx2 => unsafe { x86::next_avx2(data, i, &self.lo, &self.hi, &self.pair) },
+                Simd::Ssse3 => unsafe { x86::next(data, i, &self.lo, &self.hi, &self.pair) },
+                Simd::None => Err(i),
+            };
+            match r {
+                Ok(found) => return found,
+                Err(tail) => i = tail,
+            }
+        }
         loop {
-            i = self.next_byte(data, i);
+            i = self.scalar(data, i);
             let Some(&b0) = data.get(i) else {
                 return data.len();
             };
             match data.get(i + 1) {
-                Some(&b1) if !self.pair_ok(b0, b1) => i += 1,
+                Some(&b1) if !pair_ok(&self.pair, b0, b1) => i += 1,
                 _ => return i,
             }
         }
-    }
-
-    /// The first wake byte at or after `i` (or `data.len()`).
-    #[inline]
-    fn next_byte(&self, data: &[u8], i: usize) -> usize {
-        #[cfg(target_arch = "x86_64")]
-        if self.simd {
-            // SAFETY: `simd` is only set when the CPU supports SSSE3.
-            let at = unsafe { x86::next_candidate(data, i, &self.lo, &self.hi) };
-            return self.scalar(data, at);
-        }
-        self.scalar(data, i)
     }
 
     fn scalar(&self, data: &[u8], mut i: usize) -> usize {
@@ -127,44 +133,70 @@ impl Wake {
         i
     }
 
-    /// The same scan without the vector unit (for tests).
+    /// The same scan with each vector unit this CPU has, and without (for tests).
     #[cfg(test)]
-    pub(super) fn without_simd(&self) -> Wake {
-        Wake {
-            simd: false,
-            ..self.clone()
+    pub(super) fn every_mode(&self) -> Vec<Wake> {
+        let mut modes = vec![Simd::None];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("ssse3") {
+                modes.push(Simd::Ssse3);
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                modes.push(Simd::Avx2);
+            }
         }
+        modes
+            .into_iter()
+            .map(|simd| Wake {
+                simd,
+                ..self.clone()
+            })
+            .collect()
     }
 }
 
-fn simd_available() -> bool {
+/// Whether the pair `b0 b1` passes (`b0` must be a wake byte to be set).
+#[inline]
+fn pair_ok(pair: &[u64; 1024], b0: u8, b1: u8) -> bool {
+    let k = usize::from(b0) << 8 | usize::from(b1);
+    pair[k >> 6] >> (k & 63) & 1 != 0
+}
+
+fn simd_available() -> Simd {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("ssse3")
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return Simd::Avx2;
+        }
+        if std::arch::is_x86_feature_detected!("ssse3") {
+            return Simd::Ssse3;
+        }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    Simd::None
 }
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
+    use super::pair_ok;
     use std::arch::x86_64::*;
 
-    /// The first index at or after `i` whose byte may be a wake byte (exact
-    /// when the wake bytes use at most eight high nibbles), or the start of
-    /// the last partial block.
+    /// Scans whole 16-byte blocks from `i`: `Ok` with the first wake byte
+    /// whose pair passes (or that ends `data`), or `Err` with where the last
+    /// partial block starts. Candidates come from the nibble tables (a
+    /// superset of the wake bytes); the pair bits, set only for wake bytes,
+    /// make the answer exact.
     ///
     /// # Safety
     /// The CPU must support SSSE3.
     #[target_feature(enable = "ssse3")]
-    pub(super) unsafe fn next_candidate(
+    pub(super) unsafe fn next(
         data: &[u8],
         mut i: usize,
         lo: &[u8; 16],
         hi: &[u8; 16],
-    ) -> usize {
+        pair: &[u64; 1024],
+    ) -> Result<usize, usize> {
         // SAFETY: every load reads 16 bytes at `i` with `i + 16 <= data.len()`;
         // the tables are 16 bytes.
         unsafe {
@@ -176,14 +208,60 @@ mod x86 {
                 let v = _mm_loadu_si128(data.as_ptr().add(i).cast());
                 let l = _mm_shuffle_epi8(lo, _mm_and_si128(v, nib));
                 let h = _mm_shuffle_epi8(hi, _mm_and_si128(_mm_srli_epi16(v, 4), nib));
-                let hit = _mm_cmpeq_epi8(_mm_and_si128(l, h), zero);
-                let mask = !(_mm_movemask_epi8(hit) as u32) & 0xffff;
-                if mask != 0 {
-                    return i + mask.trailing_zeros() as usize;
+                let miss = _mm_cmpeq_epi8(_mm_and_si128(l, h), zero);
+                let mut mask = !(_mm_movemask_epi8(miss) as u32) & 0xffff;
+                while mask != 0 {
+                    let k = i + mask.trailing_zeros() as usize;
+                    match (data.get(k), data.get(k + 1)) {
+                        (Some(&b0), Some(&b1)) if !pair_ok(pair, b0, b1) => {}
+                        _ => return Ok(k),
+                    }
+                    mask &= mask - 1;
                 }
                 i += 16;
             }
         }
-        i
+        Err(i)
+    }
+
+    /// [`next`] 32 bytes at a time.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn next_avx2(
+        data: &[u8],
+        mut i: usize,
+        lo: &[u8; 16],
+        hi: &[u8; 16],
+        pair: &[u64; 1024],
+    ) -> Result<usize, usize> {
+        // SAFETY: every load reads 32 bytes at `i` with `i + 32 <= data.len()`;
+        // the tables are 16 bytes, broadcast to both lanes.
+        unsafe {
+            let lo = _mm256_broadcastsi128_si256(_mm_loadu_si128(lo.as_ptr().cast()));
+            let hi = _mm256_broadcastsi128_si256(_mm_loadu_si128(hi.as_ptr().cast()));
+            let nib = _mm256_set1_epi8(0x0f);
+            let zero = _mm256_setzero_si256();
+            while i + 32 <= data.len() {
+                let v = _mm256_loadu_si256(data.as_ptr().add(i).cast());
+                let l = _mm256_shuffle_epi8(lo, _mm256_and_si256(v, nib));
+                let h = _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib));
+                let miss = _mm256_cmpeq_epi8(_mm256_and_si256(l, h), zero);
+                let mut mask = !(_mm256_movemask_epi8(miss) as u32);
+                while mask != 0 {
+                    let k = i + mask.trailing_zeros() as usize;
+                    match (data.get(k), data.get(k + 1)) {
+                        (Some(&b0), Some(&b1)) if !pair_ok(pair, b0, b1) => {}
+                        _ => return Ok(k),
+                    }
+                    mask &= mask - 1;
+                }
+                i += 32;
+            }
+        }
+        // The rest in 16-byte blocks.
+        // SAFETY: AVX2 implies SSSE3.
+        unsafe { next(data, i, lo, hi, pair) }
     }
 }

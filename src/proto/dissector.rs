@@ -109,6 +109,9 @@ pub struct Env {
     pub secrets: SecretStore,
     pub apps: AppIndex,
     pub limits: Limits,
+    /// TLS 1.2 session ids and tickets seen in this run, mapped to their master
+    /// secrets, so resumed sessions decrypt (written by the TLS dissector).
+    pub tls_resumption: crate::proto::tls::session::ResumptionCache,
 }
 
 impl Env {
@@ -118,6 +121,7 @@ impl Env {
             secrets,
             apps,
             limits: Limits::default(),
+            tls_resumption: Default::default(),
         }
     }
 }

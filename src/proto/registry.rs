@@ -72,7 +72,11 @@ pub fn probes() -> &'static [Probe] {
     PROBES
 }
 
-static PROBES: &[Probe] = &[];
+static PROBES: &[Probe] = &[Probe {
+    name: "tls",
+    probe: crate::proto::tls::probe,
+    make: crate::proto::tls::make,
+}];
 
 /// Picks a dissector for a stream. Returns `None` while more bytes could change
 /// the decision and `force` is false.

@@ -67,7 +67,8 @@ pub fn probe(input: &ProbeInput<'_>) -> Confidence {
         classify(input.to_client, false)
     };
     match c {
-        Confidence::No if input.port_in(TLS_PORTS) => Confidence::Port,
+        // Port hints only for the outermost stream: decrypted data on 443 is not TLS.
+        Confidence::No if input.depth == 0 && input.port_in(TLS_PORTS) => Confidence::Port,
         c => c,
     }
 }
@@ -240,6 +241,9 @@ struct Counts {
     dropped: u64,
 }
 
+/// Receives every decrypted application-data record (direction, plaintext).
+pub type Tap = Box<dyn FnMut(Direction, &[u8]) + Send>;
+
 /// The TLS dissector of one connection.
 pub struct TlsDissector {
     readers: [Reader; 2],
@@ -252,6 +256,12 @@ impl TlsDissector {
             readers: Default::default(),
             conn: Conn::new(max_message),
         }
+    }
+
+    /// Also hands each decrypted application-data record to `tap` (for
+    /// exports and parity checks against other decryptors).
+    pub fn set_tap(&mut self, tap: Tap) {
+        self.conn.tap = Some(tap);
     }
 }
 
@@ -341,6 +351,7 @@ struct Conn {
     alerts: usize,
     key_updates: u32,
     inner: Option<Stream>,
+    tap: Option<Tap>,
     scratch: Vec<u8>,
     renegotiations: u32,
 }
@@ -390,6 +401,7 @@ impl Conn {
             alerts: 0,
             key_updates: 0,
             inner: None,
+            tap: None,
             scratch: Vec::with_capacity(record::MAX_CIPHERTEXT),
             renegotiations: 0,
         }
@@ -767,6 +779,9 @@ impl Conn {
     }
 
     fn app_data(&mut self, cx: &mut Cx<'_>, dir: Direction, data: &[u8]) {
+        if let Some(tap) = &mut self.tap {
+            tap(dir, data);
+        }
         if data.is_empty() {
             return;
         }

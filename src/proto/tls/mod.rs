@@ -1265,4 +1265,4 @@ impl Conn {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

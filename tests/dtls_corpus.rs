@@ -34,6 +34,7 @@ fn corpus() -> Option<PathBuf> {
 }
 
 struct Outcome {
+    evidence: Vec<plainsight::evidence::Evidence>,
     records: Vec<(Direction, Vec<u8>)>,
     crypto: Vec<(String, CryptoState, u64, u64)>,
     meta: Vec<(String, String)>,
@@ -93,6 +94,7 @@ fn run(keylog: &[u8], flow: &Flow) -> Outcome {
         .collect();
     let records = records.lock().unwrap().clone();
     Outcome {
+        evidence: out.evidence,
         records,
         crypto,
         meta,
@@ -152,4 +154,17 @@ fn webrtc_dtls10_handshake_opens_and_reports_srtp() {
     assert_eq!(o.crypto[0].0, "dtls1.0");
     assert_eq!(o.crypto[0].1, CryptoState::Opened, "{:?}", o.crypto);
     assert!(o.crypto[0].2 >= 2);
+    // DTLS 1.0 is obsolete: the built-in check fires on the version metadata.
+    let rules = plainsight::rules::load::builtin();
+    let check = rules
+        .checks
+        .iter()
+        .find(|c| c.id == "obsolete-tls-version")
+        .unwrap();
+    let m = check.evidence.as_ref().unwrap();
+    assert!(
+        o.evidence
+            .iter()
+            .any(|e| plainsight::rules::eval::matches(m, e))
+    );
 }

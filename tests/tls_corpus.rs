@@ -406,3 +406,101 @@ fn tls12_certificates_and_weak_suites_are_reported() {
     }
     assert!(o.records.is_empty());
 }
+
+/// Built-in TLS check ids that fire on one connection's evidence.
+fn fired_checks(keylog: &[u8], flow: &Flow) -> Vec<String> {
+    use plainsight::rules::eval::{Subject, evaluate};
+    use plainsight::rules::model::SubjectKind;
+    let e = env(keylog, KeySource::KeyLog);
+    let fi = FlowInfo {
+        id: 1,
+        transport: flow.transport,
+        client: flow.client,
+        server: flow.server,
+    };
+    let mut out = Collector::default();
+    let mut dis = TlsDissector::new(1 << 20);
+    let mut cx = Cx::new(&e, &fi, &mut out, PacketRef::default());
+    cx.with_layer(Layer::plain("tcp"), |cx| {
+        for (d, b) in tls_part(flow) {
+            dis.on_data(cx, d, &b);
+        }
+        dis.finish(cx);
+    });
+    let d = plainsight::verdict::flow(&out.evidence, &|_| String::new());
+    let rules = plainsight::rules::load::builtin();
+    let s = Subject {
+        kind: SubjectKind::Flow,
+        label: "flow 1".into(),
+        identity: "flow".into(),
+        protocol: "tls",
+        app: None,
+        verdict: d.verdict,
+        reason: &d.reason,
+        client: Some(flow.client.to_string()),
+        server: Some(flow.server.to_string()),
+        evidence: &out.evidence,
+    };
+    let canaries = CanarySet::new(Vec::new()).unwrap();
+    let mut ids: Vec<String> = evaluate(&rules, &s, &canaries)
+        .into_iter()
+        .map(|f| f.check.id.clone())
+        .filter(|id| {
+            [
+                "obsolete-tls-version",
+                "weak-tls-cipher",
+                "no-forward-secrecy",
+                "sni-in-clear",
+                "ech-present",
+            ]
+            .contains(&id.as_str())
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn weak_and_static_suites_fire_their_checks() {
+    let Some(root) = corpus() else { return };
+    let dump = capture::read(&root.join("wireshark-notes/tls/works/dump.pcapng"));
+    // RC4 export with static RSA, no SNI.
+    let rc4 = dump
+        .flows
+        .iter()
+        .find(|f| f.client.port() == 40347)
+        .unwrap();
+    assert_eq!(
+        fired_checks(b"", rc4),
+        vec!["no-forward-secrecy", "weak-tls-cipher"]
+    );
+    // ECDHE with RC4: weak, but forward secret.
+    let ecdhe = dump
+        .flows
+        .iter()
+        .find(|f| f.client.port() == 57651)
+        .unwrap();
+    assert_eq!(fired_checks(b"", ecdhe), vec!["weak-tls-cipher"]);
+    // NULL-SHA256 over static RSA.
+    let null = capture::read(&root.join("wireshark-notes/tls/tls-null.pcapng"));
+    let f = null.flows.iter().find(|f| is_tls(f)).unwrap();
+    assert_eq!(
+        fired_checks(b"", f),
+        vec!["no-forward-secrecy", "weak-tls-cipher"]
+    );
+    // A modern TLS 1.3 connection only reveals its server name.
+    let yt = capture::read(&root.join("ja4/http2-with-cookies.pcapng"));
+    let f = yt.flows.iter().find(|f| is_tls(f)).unwrap();
+    assert_eq!(fired_checks(b"", f), vec!["sni-in-clear"]);
+}
+
+#[test]
+fn null_cipher_content_is_exposed_even_without_keys() {
+    let Some(root) = corpus() else { return };
+    let c = capture::read(&root.join("wireshark-notes/tls/tls-null.pcapng"));
+    let f = c.flows.iter().find(|f| is_tls(f)).unwrap();
+    let o = run(&env(b"", KeySource::KeyLog), f);
+    // The records are readable without any key: the MAC is just not checked.
+    assert_eq!(o.records.len(), 2);
+    assert!(o.records[0].1.starts_with(b"GET / HTTP/1.1\r\n"));
+}

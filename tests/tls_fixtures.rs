@@ -343,3 +343,48 @@ fn truncated_sessions_never_panic_and_are_never_sealed() {
     }
     assert!(inside > 20);
 }
+
+/// The built-in TLS checks that fire on a flow's evidence.
+fn fired(out: &Collector) -> Vec<String> {
+    use plainsight::rules::eval::{Subject, evaluate};
+    use plainsight::rules::model::SubjectKind;
+    let rules = plainsight::rules::load::builtin();
+    let (v, reason) = verdict(out);
+    let s = Subject {
+        kind: SubjectKind::Flow,
+        label: "flow 7".into(),
+        identity: "flow".into(),
+        protocol: "tls",
+        app: None,
+        verdict: v,
+        reason: &reason,
+        client: Some("192.0.2.1:40000".into()),
+        server: Some("192.0.2.2:443".into()),
+        evidence: &out.evidence,
+    };
+    let canaries = CanarySet::new(Vec::new()).unwrap();
+    let mut ids: Vec<String> = evaluate(&rules, &s, &canaries)
+        .into_iter()
+        .map(|f| f.check.id.clone())
+        .filter(|id| {
+            [
+                "obsolete-tls-version",
+                "weak-tls-cipher",
+                "no-forward-secrecy",
+                "sni-in-clear",
+                "ech-present",
+            ]
+            .contains(&id.as_str())
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn modern_sessions_only_reveal_the_server_name() {
+    for s in sessions() {
+        let out = run(&env(None, KeySource::KeyLog), &s.exchanges, 4096);
+        assert_eq!(fired(&out), vec!["sni-in-clear"], "{}", s.name);
+    }
+}

@@ -173,14 +173,18 @@ pub fn ech_status(ch: &ClientHello<'_>) -> &'static str {
 
 /// Reports the observer-visible facts of a ClientHello (TLS, DTLS).
 pub fn report_client_hello(cx: &mut Cx<'_>, ch: &ClientHello<'_>, transport: Ja4Transport) {
-    if let Some(sni) = ch.sni() {
-        cx.server_name("tls.sni", &sni);
+    let sni = ch.sni();
+    if let Some(sni) = &sni {
+        cx.server_name("tls.sni", sni);
     }
     let alpn = ch.alpn();
     if !alpn.is_empty() {
         cx.meta("tls.alpn", alpn.join(","));
     }
-    cx.meta("tls.ech", ech_status(ch));
+    // ECH status matters where a name could leak: an SNI, or the extension itself.
+    if sni.is_some() || ch.ech().is_some() {
+        cx.meta("tls.ech", ech_status(ch));
+    }
     cx.meta("tls.ja3", fingerprint::ja3(ch));
     cx.meta("tls.ja4", fingerprint::ja4(ch, transport));
 }
@@ -1009,9 +1013,14 @@ impl Conn {
             return Step::Done;
         }
         let env = cx.env;
+        let null_suite = self
+            .suite
+            .and_then(Suite::get)
+            .is_some_and(|s| s.bulk == Bulk::Null);
         let master = match self.resolve_master(env) {
             Ok(m) => m,
-            Err(Some(b)) if after.is_none() => return Step::Blocked(b),
+            // A NULL cipher needs no key to read: do not wait for secrets.
+            Err(Some(b)) if after.is_none() && !null_suite => return Step::Blocked(b),
             Err(r) => {
                 let why = match r {
                     Some(Block::Missing(l)) => format!(

@@ -504,3 +504,78 @@ fn null_cipher_content_is_exposed_even_without_keys() {
     assert_eq!(o.records.len(), 2);
     assert!(o.records[0].1.starts_with(b"GET / HTTP/1.1\r\n"));
 }
+
+/// Every capture of the corpus through the registry (TLS and DTLS probes):
+/// nothing panics, each TLS/DTLS connection reports exactly one crypto
+/// evidence, and without keys nothing is ever `sealed`.
+#[test]
+fn whole_corpus_without_keys_is_never_sealed() {
+    use plainsight::model::{Transport, Verdict};
+    use plainsight::proto::dissector::{Hint, Stream};
+    let Some(root) = corpus() else { return };
+    let mut files = Vec::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let e = env(b"", KeySource::KeyLog);
+    let (mut tls, mut dtls) = (0, 0);
+    for f in &files {
+        let c = capture::read(f);
+        for (i, flow) in c.flows.iter().enumerate() {
+            let fi = FlowInfo {
+                id: i as u64,
+                transport: flow.transport,
+                client: flow.client,
+                server: flow.server,
+            };
+            let mut out = Collector::default();
+            let mut s = match flow.transport {
+                Transport::Tcp => Stream::new(Layer::plain("tcp"), Hint::default()),
+                Transport::Udp => Stream::datagrams(Layer::plain("udp"), Hint::default()),
+            };
+            let mut cx = Cx::new(&e, &fi, &mut out, PacketRef::default());
+            for (d, b) in &flow.events {
+                s.data(&mut cx, *d, b);
+            }
+            s.finish(&mut cx);
+            let crypto = out
+                .evidence
+                .iter()
+                .filter(|e| matches!(e.kind, EvidenceKind::Crypto { .. }))
+                .count();
+            match s.protocol().as_deref() {
+                Some("tls") => {
+                    tls += 1;
+                    assert_eq!(crypto, 1, "{}: flow {i}", f.display());
+                }
+                Some("dtls") => {
+                    dtls += 1;
+                    assert_eq!(crypto, 1, "{}: flow {i}", f.display());
+                }
+                _ => {}
+            }
+            let d = plainsight::verdict::flow(&out.evidence, &|_| String::new());
+            assert_ne!(
+                d.verdict,
+                Verdict::Sealed,
+                "{}: flow {i}: {}",
+                f.display(),
+                d.reason
+            );
+        }
+    }
+    eprintln!(
+        "{} captures: {tls} TLS and {dtls} DTLS connections",
+        files.len()
+    );
+    assert!(tls > 50 && dtls > 0, "{tls} TLS, {dtls} DTLS");
+}

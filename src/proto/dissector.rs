@@ -109,9 +109,10 @@ pub struct Env {
     pub secrets: SecretStore,
     pub apps: AppIndex,
     pub limits: Limits,
-    /// TLS 1.2 session ids and tickets seen in this run, mapped to their master
-    /// secrets, so resumed sessions decrypt (written by the TLS dissector).
-    pub tls_resumption: crate::proto::tls::session::ResumptionCache,
+    /// State the TLS/DTLS dissectors share across flows: TLS 1.2 session ids and
+    /// tickets mapped to master secrets (resumption), and the run-wide budget
+    /// for ciphertext kept while waiting for keys.
+    pub tls: crate::proto::tls::session::Shared,
 }
 
 impl Env {
@@ -121,7 +122,7 @@ impl Env {
             secrets,
             apps,
             limits: Limits::default(),
-            tls_resumption: Default::default(),
+            tls: Default::default(),
         }
     }
 }

@@ -72,11 +72,18 @@ pub fn probes() -> &'static [Probe] {
     PROBES
 }
 
-static PROBES: &[Probe] = &[Probe {
-    name: "tls",
-    probe: crate::proto::tls::probe,
-    make: crate::proto::tls::make,
-}];
+static PROBES: &[Probe] = &[
+    Probe {
+        name: "tls",
+        probe: crate::proto::tls::probe,
+        make: crate::proto::tls::make,
+    },
+    Probe {
+        name: "dtls",
+        probe: crate::proto::dtls::probe,
+        make: crate::proto::dtls::make,
+    },
+];
 
 /// Picks a dissector for a stream. Returns `None` while more bytes could change
 /// the decision and `force` is false.

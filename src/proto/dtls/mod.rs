@@ -240,6 +240,7 @@ impl DtlsDissector {
             return;
         }
         let queue = std::mem::take(&mut self.queue);
+        cx.env.tls.release(self.queued_bytes);
         self.queued_bytes = 0;
         self.wait = None;
         for q in queue {
@@ -359,7 +360,7 @@ impl DtlsDissector {
             },
             Open::Wait(w) => {
                 self.wait = Some(w);
-                if self.queued_bytes + bytes.len() > QUEUE_CAP {
+                if self.queued_bytes + bytes.len() > QUEUE_CAP || !cx.env.tls.reserve(bytes.len()) {
                     self.dropped += 1;
                 } else {
                     self.queued_bytes += bytes.len();
@@ -712,6 +713,8 @@ impl Dissector for DtlsDissector {
     fn finish(&mut self, cx: &mut Cx<'_>) {
         self.refresh(cx);
         self.retry(cx);
+        cx.env.tls.release(self.queued_bytes);
+        self.queued_bytes = 0;
         if !self.queue.is_empty() || self.dropped > 0 {
             let r = match self.wait {
                 Some(Wait::ServerHello) => "handshake missing from capture (no ServerHello)".into(),

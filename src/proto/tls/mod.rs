@@ -338,6 +338,8 @@ struct Conn {
     master: Option<Remembered>,
     rsa_encrypted_pms: Option<Vec<u8>>,
     transcript: Vec<u8>,
+    /// Transcript length through the ClientKeyExchange (the EMS session hash input).
+    transcript_at_cke: Option<usize>,
     server_ticket: Vec<u8>,
     sh_session_id: Vec<u8>,
     key_source: Option<KeySource>,
@@ -390,6 +392,7 @@ impl Conn {
             master: None,
             rsa_encrypted_pms: None,
             transcript: Vec::new(),
+            transcript_at_cke: None,
             server_ticket: Vec::new(),
             sh_session_id: Vec::new(),
             key_source: None,
@@ -512,11 +515,11 @@ impl Conn {
         frag: &[u8],
     ) {
         let d = dir.index();
-        if self.queued_bytes + frag.len() > QUEUE_CAP {
+        if self.queued_bytes + frag.len() > QUEUE_CAP || !cx.env.tls.reserve(frag.len()) {
             if self.counts[0].dropped + self.counts[1].dropped == 0 {
                 cx.anomaly(
                     "tls-queue-full",
-                    "more than 1 MiB of records waited for keys; further records are counted, not kept",
+                    "the records waiting for keys reached the 1 MiB per-flow (or 64 MiB per-run) cap; further records are counted, not kept",
                 );
             }
             self.counts[d].dropped += 1;
@@ -560,6 +563,7 @@ impl Conn {
                 break;
             };
             self.queued_bytes -= item.frag.len();
+            cx.env.tls.release(item.frag.len());
             let dir = Direction::from_index(d);
             let saved = cx.pkt;
             cx.pkt = item.pkt;
@@ -577,6 +581,8 @@ impl Conn {
                 }
                 Step::Blocked(b) => {
                     self.block[d] = Some(b);
+                    // Still kept: take its reservation back (it was held before, so keep it even over budget).
+                    let _ = cx.env.tls.reserve(item.frag.len());
                     self.queued_bytes += item.frag.len();
                     self.queue[d].push_front(item);
                     blocked[d] = true;
@@ -837,6 +843,7 @@ impl Conn {
                 }
             }
             (msg::CLIENT_KEY_EXCHANGE, Direction::ToServer) => {
+                self.transcript_at_cke = Some(self.transcript.len());
                 let kx = self.suite.and_then(Suite::get).map(|s| s.kx);
                 if matches!(kx, Some(Kx::Rsa | Kx::RsaExport)) {
                     let ssl3 = self.version == Some(0x0300);
@@ -848,7 +855,7 @@ impl Conn {
                 if let Some(t) = handshake::parse_new_session_ticket12(&m.body) {
                     self.server_ticket = t.to_vec();
                     if let Some(r) = &self.master {
-                        cx.env.tls_resumption.remember(BY_TICKET, t, r.clone());
+                        cx.env.tls.resumption.remember(BY_TICKET, t, r.clone());
                     }
                 }
             }
@@ -901,6 +908,7 @@ impl Conn {
             self.master = None;
             self.rsa_encrypted_pms = None;
             self.transcript.clear();
+            self.transcript_at_cke = None;
             self.pending12 = [None, None];
         }
         if self.client_random.is_none() || !self.hrr {
@@ -1108,7 +1116,11 @@ impl Conn {
                 .and_then(|s| decrypt::prf_for(self.version.unwrap_or(0), &s).ok())
                 .ok_or(None)?;
             let master = if self.ems {
-                let h = prf::session_hash(prf, &self.transcript);
+                let end = self
+                    .transcript_at_cke
+                    .unwrap_or(self.transcript.len())
+                    .min(self.transcript.len());
+                let h = prf::session_hash(prf, &self.transcript[..end]);
                 prf::extended_master_secret(prf, pms, &h)
             } else {
                 prf::master_secret(prf, pms, &cr, &sr)
@@ -1118,9 +1130,10 @@ impl Conn {
                 source: KeySource::KeyLog,
             })
         } else if self.resumed {
-            env.tls_resumption
+            env.tls
+                .resumption
                 .recall(BY_SESSION_ID, &self.ch_session_id)
-                .or_else(|| env.tls_resumption.recall(BY_TICKET, &self.ch_ticket))
+                .or_else(|| env.tls.resumption.recall(BY_TICKET, &self.ch_ticket))
         } else {
             None
         };
@@ -1131,9 +1144,11 @@ impl Conn {
                 Block::Missing(Label::ClientRandom)
             }));
         };
-        env.tls_resumption
+        env.tls
+            .resumption
             .remember(BY_SESSION_ID, &self.sh_session_id, m.clone());
-        env.tls_resumption
+        env.tls
+            .resumption
             .remember(BY_TICKET, &self.server_ticket, m.clone());
         self.master = Some(m.clone());
         Ok(m)
@@ -1173,6 +1188,8 @@ impl Conn {
                 waiting += protected;
             }
         }
+        cx.env.tls.release(self.queued_bytes);
+        self.queued_bytes = 0;
         if waiting > 0 {
             let block = self.block[0].or(self.block[1]);
             let r = match block {

@@ -10,6 +10,7 @@ use crate::secrets::{Label, SessionSecrets};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// TLS 1.3 key epochs of one direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -382,6 +383,42 @@ impl ResumptionCache {
         key.push(kind);
         key.extend_from_slice(id);
         m.get(&key).cloned()
+    }
+}
+
+/// Bytes of ciphertext all flows of a run may keep while waiting for keys.
+pub const WAITING_BUDGET: usize = 64 << 20;
+
+/// State the TLS and DTLS dissectors share across the flows of one run.
+#[derive(Debug, Default)]
+pub struct Shared {
+    pub resumption: ResumptionCache,
+    /// Ciphertext currently kept by all flows while waiting for keys.
+    waiting: AtomicUsize,
+}
+
+impl Shared {
+    /// Reserves room for `n` waiting bytes under the run-wide budget.
+    pub fn reserve(&self, n: usize) -> bool {
+        self.waiting
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |cur| {
+                (cur + n <= WAITING_BUDGET).then_some(cur + n)
+            })
+            .is_ok()
+    }
+
+    /// Returns `n` bytes to the budget.
+    pub fn release(&self, n: usize) {
+        let _ = self
+            .waiting
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |cur| {
+                Some(cur.saturating_sub(n))
+            });
+    }
+
+    /// Bytes currently reserved.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
     }
 }
 

@@ -497,3 +497,49 @@ fn probe_recognises_hellos_mid_stream_and_ports() {
         Confidence::Port
     );
 }
+
+#[test]
+fn waiting_records_are_capped_and_counted_then_released() {
+    let env = env_with(None, KeySource::KeyLog, &[]);
+    let mut ex = rfc8448_exchanges()[..2].to_vec();
+    let mut fake = Vec::new();
+    for i in 0..100u8 {
+        fake.extend_from_slice(&[0x17, 0x03, 0x03, 0x40, 0x00]);
+        fake.extend(std::iter::repeat_n(i, 0x4000));
+    }
+    ex.push((Direction::ToClient, fake));
+    let out = run(&env, &ex, 1400);
+    let c = crypto(&out);
+    assert_eq!((c[0].2, c[0].3), (101, 0));
+    match &c[0].1 {
+        CryptoState::NotOpened { reason } => {
+            assert!(
+                reason.contains("no secrets for client random cb34ecb1…"),
+                "{reason}"
+            );
+            assert!(
+                reason.contains("record(s) not kept while waiting for keys"),
+                "{reason}"
+            );
+        }
+        s => panic!("{s:?}"),
+    }
+    assert!(out.evidence.iter().any(
+        |e| matches!(&e.kind, EvidenceKind::Anomaly { code, .. } if code == "tls-queue-full")
+    ));
+    assert_eq!(
+        env.tls.waiting(),
+        0,
+        "the run-wide budget is returned at the end of the flow"
+    );
+}
+
+#[test]
+fn shared_budget_refuses_beyond_its_limit() {
+    let s = session::Shared::default();
+    assert!(s.reserve(session::WAITING_BUDGET - 10));
+    assert!(!s.reserve(11));
+    assert!(s.reserve(10));
+    s.release(session::WAITING_BUDGET);
+    assert_eq!(s.waiting(), 0);
+}

@@ -543,3 +543,646 @@ fn shared_budget_refuses_beyond_its_limit() {
     s.release(session::WAITING_BUDGET);
     assert_eq!(s.waiting(), 0);
 }
+
+/// Builds TLS 1.3 flows record by record with our own key schedule, for
+/// paths no capture at hand exercises (HRR, 0-RTT, CCM).
+mod synth13 {
+    use super::*;
+    use crate::proto::tls::decrypt::TrafficKey;
+    use crate::proto::tls::keys::TLS13;
+
+    pub const CR: [u8; 32] = [0x61; 32];
+
+    pub fn secret(n: u8, hash: keys::HashAlg) -> Vec<u8> {
+        vec![n; hash.output_len()]
+    }
+
+    pub fn keylog(hash: keys::HashAlg, early: bool) -> String {
+        let cr: String = CR.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = |n: u8| {
+            secret(n, hash)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        let mut s = format!(
+            "CLIENT_HANDSHAKE_TRAFFIC_SECRET {cr} {}\nSERVER_HANDSHAKE_TRAFFIC_SECRET {cr} {}\nCLIENT_TRAFFIC_SECRET_0 {cr} {}\nSERVER_TRAFFIC_SECRET_0 {cr} {}\n",
+            hex(1),
+            hex(2),
+            hex(3),
+            hex(4)
+        );
+        if early {
+            s.push_str(&format!("CLIENT_EARLY_TRAFFIC_SECRET {cr} {}\n", hex(5)));
+        }
+        s
+    }
+
+    pub fn handshake(msg_type: u8, body: &[u8]) -> Vec<u8> {
+        let mut m = vec![msg_type];
+        m.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+        m.extend_from_slice(body);
+        m
+    }
+
+    pub fn plain(ct: u8, content: &[u8]) -> Vec<u8> {
+        let mut r = vec![ct, 3, 3];
+        r.extend_from_slice(&(content.len() as u16).to_be_bytes());
+        r.extend_from_slice(content);
+        r
+    }
+
+    pub fn client_hello(suite: u16, early: bool) -> Vec<u8> {
+        let mut b = vec![3, 3];
+        b.extend_from_slice(&CR);
+        b.push(0);
+        b.extend_from_slice(&[0, 2]);
+        b.extend_from_slice(&suite.to_be_bytes());
+        b.extend_from_slice(&[1, 0]);
+        let mut e = vec![0x00, 0x2b, 0, 3, 2, 3, 4];
+        if early {
+            e.extend_from_slice(&[0x00, 0x2a, 0, 0]);
+        }
+        b.extend_from_slice(&(e.len() as u16).to_be_bytes());
+        b.extend(e);
+        plain(22, &handshake(1, &b))
+    }
+
+    pub fn server_hello(suite: u16, random: [u8; 32]) -> Vec<u8> {
+        let mut b = vec![3, 3];
+        b.extend_from_slice(&random);
+        b.push(0);
+        b.extend_from_slice(&suite.to_be_bytes());
+        b.push(0);
+        b.extend_from_slice(&[0, 6, 0x00, 0x2b, 0, 2, 3, 4]);
+        plain(22, &handshake(2, &b))
+    }
+
+    pub fn seal(suite: u16, n: u8, seq: u64, ct: u8, content: &[u8]) -> Vec<u8> {
+        let (alg, hash) = decrypt::tls13_algs(suite).unwrap();
+        let k = TrafficKey::derive(alg, hash, &secret(n, hash), TLS13).unwrap();
+        let mut inner = content.to_vec();
+        inner.push(ct);
+        let len = (inner.len() + alg.tag_len()) as u16;
+        let header = [0x17, 3, 3, (len >> 8) as u8, len as u8];
+        assert!(k.seal(seq, &header, &mut inner));
+        let mut r = header.to_vec();
+        r.extend(inner);
+        r
+    }
+
+    pub fn finished(hash: keys::HashAlg) -> Vec<u8> {
+        handshake(20, &vec![0xf1; hash.output_len()])
+    }
+}
+
+fn taps(env: &Env, ex: &[(Direction, Vec<u8>)]) -> (Collector, Vec<(Direction, Vec<u8>)>) {
+    let fl = flow(Transport::Tcp);
+    let mut out = Collector::default();
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let g2 = got.clone();
+    let mut d = TlsDissector::new(1 << 20);
+    d.set_tap(Box::new(move |dir, b| {
+        g2.lock().unwrap().push((dir, b.to_vec()))
+    }));
+    let mut cx = Cx::new(env, &fl, &mut out, PacketRef::default());
+    cx.with_layer(Layer::plain("tcp"), |cx| {
+        for (dir, b) in ex {
+            d.on_data(cx, *dir, b);
+        }
+        d.finish(cx);
+    });
+    let got = got.lock().unwrap().clone();
+    (out, got)
+}
+
+/// CH1 offering 0-RTT + one early record, HelloRetryRequest, CCS + CH2,
+/// ServerHello + encrypted flight, client Finished + data, server data.
+fn hrr_with_early_data(suite: u16) -> Vec<(Direction, Vec<u8>)> {
+    use synth13::*;
+    let (_, hash) = decrypt::tls13_algs(suite).unwrap();
+    let mut c1 = client_hello(suite, true);
+    c1.extend(seal(suite, 5, 0, 23, b"early data"));
+    let mut c2 = plain(20, &[1]);
+    c2.extend(client_hello(suite, false));
+    let mut s2 = server_hello(suite, [0x77; 32]);
+    let mut flight = handshake(8, &[0, 0]);
+    flight.extend(finished(hash));
+    s2.extend(seal(suite, 2, 0, 22, &flight));
+    let mut c3 = seal(suite, 1, 0, 22, &finished(hash));
+    c3.extend(seal(suite, 3, 0, 23, b"hello"));
+    vec![
+        (Direction::ToServer, c1),
+        (
+            Direction::ToClient,
+            server_hello(suite, handshake::HRR_RANDOM),
+        ),
+        (Direction::ToServer, c2),
+        (Direction::ToClient, s2),
+        (Direction::ToServer, c3),
+        (Direction::ToClient, seal(suite, 4, 0, 23, b"world")),
+    ]
+}
+
+#[test]
+fn hello_retry_and_early_data_open_with_the_early_secret() {
+    let env = env_with(
+        Some(&synth13::keylog(keys::HashAlg::Sha256, true)),
+        KeySource::KeyLog,
+        &[],
+    );
+    let (out, got) = taps(&env, &hrr_with_early_data(0x1301));
+    assert_eq!(
+        got,
+        vec![
+            (Direction::ToServer, b"early data".to_vec()),
+            (Direction::ToServer, b"hello".to_vec()),
+            (Direction::ToClient, b"world".to_vec()),
+        ]
+    );
+    assert_eq!(
+        crypto(&out),
+        vec![("tls1.3".into(), CryptoState::Opened, 5, 5)]
+    );
+    assert_eq!(meta(&out, "tls.hrr"), vec!["yes"]);
+    assert_eq!(meta(&out, "tls.version"), vec!["TLS 1.3"]);
+}
+
+#[test]
+fn early_data_without_the_early_secret_is_skipped_not_fatal() {
+    let env = env_with(
+        Some(&synth13::keylog(keys::HashAlg::Sha256, false)),
+        KeySource::KeyLog,
+        &[],
+    );
+    let (out, got) = taps(&env, &hrr_with_early_data(0x1301));
+    // The handshake and application records still open: the failed 0-RTT
+    // record did not consume a handshake sequence number.
+    assert_eq!(got.len(), 2);
+    let c = crypto(&out);
+    assert_eq!((c[0].2, c[0].3), (5, 4));
+    match &c[0].1 {
+        CryptoState::Partial { reason } => assert_eq!(
+            reason,
+            "no CLIENT_EARLY_TRAFFIC_SECRET for client random 61616161…"
+        ),
+        s => panic!("{s:?}"),
+    }
+}
+
+#[test]
+fn accepted_early_data_ends_with_end_of_early_data() {
+    use synth13::*;
+    let suite = 0x1301;
+    let hash = keys::HashAlg::Sha256;
+    let mut c1 = client_hello(suite, true);
+    c1.extend(seal(suite, 5, 0, 23, b"0-rtt one"));
+    c1.extend(seal(suite, 5, 1, 23, b"0-rtt two"));
+    let mut s1 = server_hello(suite, [0x77; 32]);
+    let mut flight = handshake(8, &[0, 4, 0x00, 0x2a, 0, 0]);
+    flight.extend(finished(hash));
+    s1.extend(seal(suite, 2, 0, 22, &flight));
+    let mut c2 = seal(suite, 5, 2, 22, &handshake(5, &[]));
+    c2.extend(seal(suite, 1, 0, 22, &finished(hash)));
+    c2.extend(seal(suite, 3, 0, 23, b"1-rtt"));
+    let ex = vec![
+        (Direction::ToServer, c1),
+        (Direction::ToClient, s1),
+        (Direction::ToServer, c2),
+    ];
+    let env = env_with(Some(&keylog(hash, true)), KeySource::KeyLog, &[]);
+    let (out, got) = taps(&env, &ex);
+    let data: Vec<&[u8]> = got.iter().map(|(_, b)| b.as_slice()).collect();
+    assert_eq!(data, vec![&b"0-rtt one"[..], b"0-rtt two", b"1-rtt"]);
+    assert_eq!(crypto(&out)[0].1, CryptoState::Opened);
+}
+
+#[test]
+fn ccm_and_ccm8_suites_open() {
+    for suite in [0x1304u16, 0x1305, 0x1302, 0x1303] {
+        let (_, hash) = decrypt::tls13_algs(suite).unwrap();
+        let env = env_with(Some(&synth13::keylog(hash, true)), KeySource::KeyLog, &[]);
+        let (out, got) = taps(&env, &hrr_with_early_data(suite));
+        assert_eq!(got.len(), 3, "0x{suite:04x}");
+        assert_eq!(crypto(&out)[0].1, CryptoState::Opened, "0x{suite:04x}");
+    }
+}
+
+/// TLS ≤ 1.2 flows sealed by a small test-only record writer: CBC with
+/// Encrypt-then-MAC, TLS 1.0 IV chaining, RSA pre-master secrets with and
+/// without the extended master secret, and session resumption.
+mod synth12 {
+    use super::*;
+    use crate::proto::tls::prf::{self, PrfAlg};
+    use aes::cipher::{Array, BlockCipherEncrypt, KeyInit};
+    use hmac::{Hmac, Mac};
+
+    pub struct Dir {
+        key: Vec<u8>,
+        mac: Vec<u8>,
+        iv: Option<[u8; 16]>,
+        seq: u64,
+    }
+
+    pub struct Writer {
+        pub version: u16,
+        pub etm: bool,
+        pub dirs: [Dir; 2],
+    }
+
+    impl Writer {
+        /// Keys for an AES-128-CBC suite with HMAC-SHA1 (`mac_len` 20) or SHA-256 (32).
+        pub fn new(
+            version: u16,
+            prf: PrfAlg,
+            master: &[u8],
+            cr: &[u8],
+            sr: &[u8],
+            mac_len: usize,
+            etm: bool,
+        ) -> Writer {
+            let kb = prf::key_block(prf, master, cr, sr, 2 * (mac_len + 16 + 16));
+            let (cm, r) = kb.split_at(mac_len);
+            let (sm, r) = r.split_at(mac_len);
+            let (ck, r) = r.split_at(16);
+            let (sk, r) = r.split_at(16);
+            let (civ, siv) = r.split_at(16);
+            let chained = version == 0x0301;
+            let dir = |k: &[u8], m: &[u8], iv: &[u8]| Dir {
+                key: k.to_vec(),
+                mac: m.to_vec(),
+                iv: chained.then(|| iv.try_into().unwrap()),
+                seq: 0,
+            };
+            Writer {
+                version,
+                etm,
+                dirs: [dir(ck, cm, civ), dir(sk, sm, siv)],
+            }
+        }
+
+        fn hmac(&self, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+            if key.len() == 20 {
+                let mut m = <Hmac<sha1::Sha1> as hmac::KeyInit>::new_from_slice(key).unwrap();
+                parts.iter().for_each(|p| m.update(p));
+                m.finalize().into_bytes().to_vec()
+            } else {
+                let mut m = <Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(key).unwrap();
+                parts.iter().for_each(|p| m.update(p));
+                m.finalize().into_bytes().to_vec()
+            }
+        }
+
+        /// One protected record of `dir`.
+        pub fn seal(&mut self, dir: Direction, ct: u8, content: &[u8]) -> Vec<u8> {
+            let version = self.version;
+            let etm = self.etm;
+            let d = &self.dirs[dir.index()];
+            let (key, mackey, chained, seq) = (d.key.clone(), d.mac.clone(), d.iv, d.seq);
+            let head = |len: usize| decrypt::pseudo_header(seq.to_be_bytes(), ct, version, len);
+            let mut body = content.to_vec();
+            if !etm {
+                let mac = self.hmac(&mackey, &[&head(content.len()), content]);
+                body.extend(mac);
+            }
+            let pad = 15 - body.len() % 16;
+            body.extend(std::iter::repeat_n(pad as u8, pad + 1));
+            let iv = chained.unwrap_or([seq as u8 ^ 0x5c; 16]);
+            let aes = aes::Aes128::new_from_slice(&key).unwrap();
+            let mut prev = iv;
+            for chunk in body.chunks_exact_mut(16) {
+                for (b, p) in chunk.iter_mut().zip(prev.iter()) {
+                    *b ^= p;
+                }
+                let mut block = Array::try_from(&*chunk).unwrap();
+                aes.encrypt_block(&mut block);
+                chunk.copy_from_slice(&block);
+                prev.copy_from_slice(chunk);
+            }
+            let mut frag = if chained.is_some() {
+                Vec::new()
+            } else {
+                iv.to_vec()
+            };
+            frag.extend(body);
+            if etm {
+                let mac = self.hmac(&mackey, &[&head(frag.len()), &frag]);
+                frag.extend(mac);
+            }
+            let d = &mut self.dirs[dir.index()];
+            if d.iv.is_some() {
+                d.iv = Some(prev);
+            }
+            d.seq += 1;
+            let mut r = vec![ct];
+            r.extend_from_slice(&version.to_be_bytes());
+            r.extend_from_slice(&(frag.len() as u16).to_be_bytes());
+            r.extend(frag);
+            r
+        }
+    }
+
+    pub fn handshake(msg_type: u8, body: &[u8]) -> Vec<u8> {
+        synth13::handshake(msg_type, body)
+    }
+
+    pub fn record(ct: u8, version: u16, content: &[u8]) -> Vec<u8> {
+        let mut r = vec![ct];
+        r.extend_from_slice(&version.to_be_bytes());
+        r.extend_from_slice(&(content.len() as u16).to_be_bytes());
+        r.extend_from_slice(content);
+        r
+    }
+
+    fn exts(list: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut e = Vec::new();
+        for (k, d) in list {
+            e.extend_from_slice(&k.to_be_bytes());
+            e.extend_from_slice(&(d.len() as u16).to_be_bytes());
+            e.extend_from_slice(d);
+        }
+        let mut out = (e.len() as u16).to_be_bytes().to_vec();
+        out.extend(e);
+        out
+    }
+
+    pub fn client_hello(
+        version: u16,
+        cr: &[u8; 32],
+        sid: &[u8],
+        suite: u16,
+        ext: &[(u16, &[u8])],
+    ) -> Vec<u8> {
+        let mut b = version.to_be_bytes().to_vec();
+        b.extend_from_slice(cr);
+        b.push(sid.len() as u8);
+        b.extend_from_slice(sid);
+        b.extend_from_slice(&[0, 2]);
+        b.extend_from_slice(&suite.to_be_bytes());
+        b.extend_from_slice(&[1, 0]);
+        b.extend(exts(ext));
+        handshake(1, &b)
+    }
+
+    pub fn server_hello(
+        version: u16,
+        sr: &[u8; 32],
+        sid: &[u8],
+        suite: u16,
+        ext: &[(u16, &[u8])],
+    ) -> Vec<u8> {
+        let mut b = version.to_be_bytes().to_vec();
+        b.extend_from_slice(sr);
+        b.push(sid.len() as u8);
+        b.extend_from_slice(sid);
+        b.extend_from_slice(&suite.to_be_bytes());
+        b.push(0);
+        b.extend(exts(ext));
+        handshake(2, &b)
+    }
+
+    pub fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+}
+
+/// A full TLS ≤ 1.2 handshake (RSA key exchange when `pms` is given) and one
+/// record of application data each way.
+#[allow(clippy::too_many_arguments)]
+fn full12(
+    version: u16,
+    suite: u16,
+    mac_len: usize,
+    cr: [u8; 32],
+    sid: &[u8],
+    etm: bool,
+    ems: bool,
+    pms: Option<&[u8]>,
+    master: &[u8],
+    ticket: Option<&[u8]>,
+) -> Vec<(Direction, Vec<u8>)> {
+    use synth12::*;
+    let sr = [0x53; 32];
+    let prf = if version == 0x0303 {
+        prf::PrfAlg::Sha256
+    } else {
+        prf::PrfAlg::Md5Sha1
+    };
+    let mut ext: Vec<(u16, &[u8])> = Vec::new();
+    if etm {
+        ext.push((0x0016, &[]));
+    }
+    if ems {
+        ext.push((0x0017, &[]));
+    }
+    ext.push((0x0023, &[]));
+    let ch = client_hello(version, &cr, &[], suite, &ext);
+    let sh = server_hello(version, &sr, sid, suite, &ext);
+    let cke = {
+        let mut v = vec![0, 64];
+        v.extend_from_slice(&[0xe7; 64]);
+        handshake(16, &v)
+    };
+    let cv = handshake(15, &[4, 1, 0, 2, 9, 9]);
+    // The master secret: the key log's, or derived from the pre-master as the server would.
+    let mut transcript = Vec::new();
+    for m in [&ch, &sh, &handshake(14, &[]), &cke] {
+        transcript.extend_from_slice(m);
+    }
+    let master = match pms {
+        Some(pms) if ems => {
+            prf::extended_master_secret(prf, pms, &prf::session_hash(prf, &transcript))
+        }
+        Some(pms) => prf::master_secret(prf, pms, &cr, &sr),
+        None => master.to_vec(),
+    };
+    let mut w = Writer::new(version, prf, &master, &cr, &sr, mac_len, etm);
+    let mut server1 = record(22, version, &sh);
+    server1.extend(record(22, version, &handshake(14, &[])));
+    let mut client2 = record(22, version, &cke);
+    client2.extend(record(22, version, &cv));
+    client2.extend(record(20, version, &[1]));
+    client2.extend(w.seal(Direction::ToServer, 22, &handshake(20, &[0xcf; 12])));
+    let mut server2 = Vec::new();
+    if let Some(t) = ticket {
+        let mut nst = vec![0, 0, 1, 0];
+        nst.extend_from_slice(&(t.len() as u16).to_be_bytes());
+        nst.extend_from_slice(t);
+        server2.extend(record(22, version, &handshake(4, &nst)));
+    }
+    server2.extend(record(20, version, &[1]));
+    server2.extend(w.seal(Direction::ToClient, 22, &handshake(20, &[0x5f; 12])));
+    vec![
+        (Direction::ToServer, record(22, version, &ch)),
+        (Direction::ToClient, server1),
+        (Direction::ToServer, client2),
+        (Direction::ToClient, server2),
+        (
+            Direction::ToServer,
+            w.seal(Direction::ToServer, 23, b"GET /first HTTP/1.1\r\n\r\n"),
+        ),
+        (
+            Direction::ToClient,
+            w.seal(Direction::ToClient, 23, b"HTTP/1.1 200 OK\r\n\r\n"),
+        ),
+        (
+            Direction::ToServer,
+            w.seal(Direction::ToServer, 23, b"GET /second HTTP/1.1\r\n\r\n"),
+        ),
+    ]
+}
+
+#[test]
+fn tls12_cbc_with_encrypt_then_mac_opens() {
+    let cr = [0x21; 32];
+    let master = [0x4d; 48];
+    let log = format!(
+        "CLIENT_RANDOM {} {}\n",
+        synth12::hex(&cr),
+        synth12::hex(&master)
+    );
+    let env = env_with(Some(&log), KeySource::KeyLog, &[]);
+    for etm in [true, false] {
+        let ex = full12(0x0303, 0xc027, 32, cr, &[], etm, false, None, &master, None);
+        let (out, got) = taps(&env, &ex);
+        assert_eq!(got.len(), 3, "etm {etm}: {:?}", crypto(&out));
+        assert_eq!(got[2].1, b"GET /second HTTP/1.1\r\n\r\n");
+        assert_eq!(
+            crypto(&out),
+            vec![("tls1.2".into(), CryptoState::Opened, 5, 5)]
+        );
+    }
+    // A wrong master secret opens nothing.
+    let ex = full12(
+        0x0303,
+        0xc027,
+        32,
+        cr,
+        &[],
+        true,
+        false,
+        None,
+        &master,
+        None,
+    );
+    let bad = log.replace("4d4d", "4e4e");
+    let (out, got) = taps(&env_with(Some(&bad), KeySource::KeyLog, &[]), &ex);
+    assert!(got.is_empty());
+    assert!(matches!(crypto(&out)[0].1, CryptoState::NotOpened { .. }));
+}
+
+#[test]
+fn tls10_chains_cbc_ivs_and_rsa_premaster_opens() {
+    let cr = [0x10; 32];
+    let pms = [0x03; 48];
+    // RSA line: the first 8 bytes of the encrypted pre-master, then the pre-master.
+    let log = format!("RSA {} {}\n", synth12::hex(&[0xe7; 8]), synth12::hex(&pms));
+    let env = env_with(Some(&log), KeySource::KeyLog, &[]);
+    let ex = full12(
+        0x0301,
+        0x002f,
+        20,
+        cr,
+        &[],
+        false,
+        false,
+        Some(&pms),
+        &[],
+        None,
+    );
+    let (out, got) = taps(&env, &ex);
+    assert_eq!(got.len(), 3, "{:?}", crypto(&out));
+    assert_eq!(
+        crypto(&out),
+        vec![("tls1.0".into(), CryptoState::Opened, 5, 5)]
+    );
+    assert_eq!(meta(&out, "tls.version"), vec!["TLS 1.0"]);
+    // With the extended master secret the session hash covers the handshake
+    // through the ClientKeyExchange only (not the CertificateVerify after it).
+    let ex = full12(
+        0x0303,
+        0x003c,
+        32,
+        cr,
+        &[],
+        false,
+        true,
+        Some(&pms),
+        &[],
+        None,
+    );
+    let (out, got) = taps(&env, &ex);
+    assert_eq!(got.len(), 3, "{:?}", crypto(&out));
+    assert_eq!(crypto(&out)[0].1, CryptoState::Opened);
+}
+
+#[test]
+fn resumed_sessions_reuse_the_earlier_master_secret() {
+    use synth12::*;
+    let cr1 = [0x31; 32];
+    let master = [0x6d; 48];
+    let sid = [0x51; 32];
+    let ticket = [0x7a; 40];
+    let log = format!("CLIENT_RANDOM {} {}\n", hex(&cr1), hex(&master));
+    let env = env_with(Some(&log), KeySource::KeyLog, &[]);
+    // The full handshake teaches the run its session id and ticket.
+    let ex = full12(
+        0x0303,
+        0xc027,
+        32,
+        cr1,
+        &sid,
+        false,
+        false,
+        None,
+        &master,
+        Some(&ticket),
+    );
+    let (out, _) = taps(&env, &ex);
+    assert_eq!(crypto(&out)[0].1, CryptoState::Opened);
+    // Abbreviated handshakes: by session id, then by ticket (the server echoes
+    // the client's random session id). No key log line for their own randoms.
+    for (i, by_ticket) in [false, true].into_iter().enumerate() {
+        let cr = [0x40 + i as u8; 32];
+        let sr = [0x90 + i as u8; 32];
+        let csid: Vec<u8> = if by_ticket {
+            vec![0x99; 32]
+        } else {
+            sid.to_vec()
+        };
+        let ext: Vec<(u16, &[u8])> = if by_ticket {
+            vec![(0x0023, &ticket[..])]
+        } else {
+            vec![]
+        };
+        let ch = client_hello(0x0303, &cr, &csid, 0xc027, &ext);
+        let sh = server_hello(0x0303, &sr, &csid, 0xc027, &[]);
+        let mut w = Writer::new(0x0303, prf::PrfAlg::Sha256, &master, &cr, &sr, 32, false);
+        let mut s = record(22, 0x0303, &sh);
+        s.extend(record(20, 0x0303, &[1]));
+        s.extend(w.seal(Direction::ToClient, 22, &handshake(20, &[1; 12])));
+        let mut c = record(20, 0x0303, &[1]);
+        c.extend(w.seal(Direction::ToServer, 22, &handshake(20, &[2; 12])));
+        c.extend(w.seal(Direction::ToServer, 23, b"resumed request"));
+        let ex = vec![
+            (Direction::ToServer, record(22, 0x0303, &ch)),
+            (Direction::ToClient, s),
+            (Direction::ToServer, c),
+        ];
+        let (out, got) = taps(&env, &ex);
+        assert_eq!(
+            got,
+            vec![(Direction::ToServer, b"resumed request".to_vec())],
+            "ticket {by_ticket}"
+        );
+        assert_eq!(crypto(&out)[0].1, CryptoState::Opened);
+        assert_eq!(
+            meta(&out, "tls.resumed"),
+            vec![if by_ticket {
+                "session ticket"
+            } else {
+                "session id"
+            }]
+        );
+    }
+}

@@ -545,3 +545,89 @@ fn strip_cbc_padding(data: &[u8]) -> Option<usize> {
         .all(|&b| b as usize == pad)
         .then_some(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::keylog::hex;
+
+    #[test]
+    fn rc4_matches_rfc6229() {
+        // RFC 6229 §2, 40-bit key 0102030405, keystream bytes 0..16.
+        let mut buf = [0u8; 16];
+        Rc4::new(&[1, 2, 3, 4, 5]).apply(&mut buf);
+        assert_eq!(
+            buf.to_vec(),
+            hex("b2396305f03dc027ccc3524a0a1118a8").unwrap()
+        );
+    }
+
+    #[test]
+    fn inner_plaintext_padding_and_cbc_padding() {
+        assert_eq!(strip_inner(b"abc\x17\0\0\0"), Some((23, 3)));
+        assert_eq!(strip_inner(b"\x16"), Some((22, 0)));
+        assert_eq!(strip_inner(&[0, 0, 0]), None);
+        assert_eq!(strip_inner(&[]), None);
+        assert_eq!(strip_cbc_padding(&[9, 9, 2, 2, 2]), Some(2));
+        assert_eq!(strip_cbc_padding(&[9, 9, 1, 2, 2]), None);
+        assert_eq!(strip_cbc_padding(&[0]), Some(0));
+        assert_eq!(strip_cbc_padding(&[5]), None);
+        assert_eq!(
+            pseudo_header([0, 0, 0, 0, 0, 0, 0, 7], 23, 0x0303, 0x102),
+            [0, 0, 0, 0, 0, 0, 0, 7, 23, 3, 3, 1, 2]
+        );
+    }
+
+    #[test]
+    fn rfc8448_server_flight_opens_and_wrong_sequence_fails() {
+        let secret =
+            hex("b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38").unwrap();
+        let k =
+            TrafficKey::derive(AeadAlg::Aes128Gcm, HashAlg::Sha256, &secret, keys::TLS13).unwrap();
+        let rec: Vec<u8> = crate::proto::tls::tests::rfc8448_exchanges()[1].1[95..].to_vec();
+        assert_eq!(rec.len(), 679);
+        let mut buf = rec[5..].to_vec();
+        assert_eq!(k.open(0, &rec[..5], &mut buf), Some((22, 657)));
+        assert_eq!(buf[0], 8, "EncryptedExtensions first");
+        let mut buf = rec[5..].to_vec();
+        assert_eq!(k.open(1, &rec[..5], &mut buf), None);
+    }
+
+    #[test]
+    fn keys_never_show_in_debug() {
+        let k = TrafficKey::derive(
+            AeadAlg::Aes128Gcm,
+            HashAlg::Sha256,
+            &[0xab; 32],
+            keys::TLS13,
+        )
+        .unwrap();
+        let dbg = format!("{k:?}");
+        assert!(
+            dbg.contains("redacted") && !dbg.contains("171") && !dbg.contains("ab"),
+            "{dbg}"
+        );
+        let [c, s] =
+            Cipher12::pair(0xc02f, 0x0303, &[0xcd; 48], &[1; 32], &[2; 32], false).unwrap();
+        let dbg = format!("{c:?} {s:?}");
+        assert!(dbg.contains("redacted") && !dbg.contains("205"), "{dbg}");
+    }
+
+    #[test]
+    fn unsupported_suites_and_versions_are_named() {
+        let e = Cipher12::pair(0x000a, 0x0303, &[0; 48], &[0; 32], &[0; 32], false).unwrap_err();
+        assert_eq!(e, SetupError::UnsupportedSuite(0x000a));
+        let e = Cipher12::pair(0x002f, 0x0300, &[0; 48], &[0; 32], &[0; 32], false).unwrap_err();
+        assert_eq!(e.to_string(), "unsupported protocol version 0x0300");
+    }
+
+    #[test]
+    fn dtls13_record_number_mask_uses_the_ciphertext_sample() {
+        let a = dtls13_sn_mask(AeadAlg::Aes128Gcm, &[7; 16], &[1; 16]).unwrap();
+        let b = dtls13_sn_mask(AeadAlg::Aes128Gcm, &[7; 16], &[2; 16]).unwrap();
+        assert_ne!(a, b);
+        let c = dtls13_sn_mask(AeadAlg::ChaCha20Poly1305, &[7; 32], &[1; 16]).unwrap();
+        assert_ne!(a, c);
+        assert!(dtls13_sn_mask(AeadAlg::Aes128Gcm, &[7; 16], &[1; 15]).is_none());
+    }
+}

@@ -339,6 +339,11 @@ fn keyed_captures_decrypt_exactly_like_tshark() {
         let total: usize = o.records.iter().map(|(_, b)| b.len()).sum();
         assert_eq!((o.records.len(), total), (n, bytes), "{cap} :{port}");
         assert_eq!(digest(&o.records), want, "{cap} :{port}");
+        if cap.ends_with("tls-null.pcapng") {
+            // NULL cipher: nothing is encrypted, no crypto layer is claimed.
+            assert!(o.crypto.is_empty(), "{cap}: {:?}", o.crypto);
+            continue;
+        }
         assert_eq!(o.crypto.len(), 1, "{cap}: {:?}", o.crypto);
         let (_, state, records, decrypted) = &o.crypto[0];
         assert_eq!(*state, CryptoState::Opened, "{cap}");
@@ -503,6 +508,9 @@ fn null_cipher_content_is_exposed_even_without_keys() {
     // The records are readable without any key: the MAC is just not checked.
     assert_eq!(o.records.len(), 2);
     assert!(o.records[0].1.starts_with(b"GET / HTTP/1.1\r\n"));
+    // No encrypted layer is claimed, so the content is judged as cleartext.
+    assert!(o.crypto.is_empty(), "{:?}", o.crypto);
+    assert!(o.meta.iter().any(|(k, _)| k == "tls.null-cipher"));
 }
 
 /// Every capture of the corpus through the registry (TLS and DTLS probes):
@@ -552,10 +560,14 @@ fn whole_corpus_without_keys_is_never_sealed() {
                 .iter()
                 .filter(|e| matches!(e.kind, EvidenceKind::Crypto { .. }))
                 .count();
+            let null = out.evidence.iter().any(|e| {
+                matches!(&e.kind, EvidenceKind::Metadata { key, .. } if key == "tls.null-cipher")
+            });
             match s.protocol().as_deref() {
                 Some("tls") => {
                     tls += 1;
-                    assert_eq!(crypto, 1, "{}: flow {i}", f.display());
+                    // NULL-cipher connections encrypt nothing and report no crypto layer.
+                    assert_eq!(crypto, usize::from(!null), "{}: flow {i}", f.display());
                 }
                 Some("dtls") => {
                     dtls += 1;

@@ -388,3 +388,21 @@ fn modern_sessions_only_reveal_the_server_name() {
         assert_eq!(fired(&out), vec!["sni-in-clear"], "{}", s.name);
     }
 }
+
+/// Decrypted HTTP (ALPN `http/1.1`) is never taken for end-to-end ciphertext,
+/// even with no canary and whatever its bytes look like.
+#[test]
+fn alpn_named_cleartext_protocols_are_never_sealed() {
+    for s in sessions().iter().filter(|s| !s.name.contains("random")) {
+        let mut e = env(Some(&s.keylog), KeySource::KeyLog);
+        e.canaries = CanarySet::new(Vec::new()).unwrap();
+        let out = run(&e, &s.exchanges, 1500);
+        let (v, why) = verdict(&out);
+        assert_eq!(v, Verdict::ServerReadable, "{}: {why}", s.name);
+        let parsed = out.layer_names.len() > 2;
+        let flagged = out.evidence.iter().any(|e| {
+            matches!(&e.kind, EvidenceKind::Anomaly { code, .. } if code == "tls-inner-unparsed")
+        });
+        assert!(parsed || flagged, "{}: {:?}", s.name, out.layer_names);
+    }
+}

@@ -23,8 +23,8 @@ pub mod record;
 pub mod session;
 pub mod suites;
 
-use crate::evidence::CryptoState;
 use crate::evidence::provenance::{KeySource, Layer};
+use crate::evidence::{CryptoState, EvidenceKind, PayloadClass};
 use crate::model::{Direction, Transport};
 use crate::proto::dissector::{Confidence, Cx, Dissector, Env, Hint, PacketRef, Stream};
 use crate::proto::registry::{FlowHint, ProbeInput};
@@ -357,6 +357,10 @@ struct Conn {
     alerts: usize,
     key_updates: u32,
     inner: Option<Stream>,
+    /// The ALPN value that named the inner protocol, if any.
+    inner_alpn: Option<String>,
+    /// Decrypted application bytes.
+    app_bytes: u64,
     tap: Option<Tap>,
     scratch: Vec<u8>,
     renegotiations: u32,
@@ -408,6 +412,8 @@ impl Conn {
             alerts: 0,
             key_updates: 0,
             inner: None,
+            inner_alpn: None,
+            app_bytes: 0,
             tap: None,
             scratch: Vec::with_capacity(record::MAX_CIPHERTEXT),
             renegotiations: 0,
@@ -802,19 +808,55 @@ impl Conn {
             } else {
                 Layer::keyed(label, self.key_source.unwrap_or(KeySource::KeyLog))
             };
-            let protocol = self
+            let alpn = self
                 .selected_alpn
                 .as_deref()
                 .or(match self.offered_alpn.as_slice() {
                     [one] => Some(one.as_str()),
                     _ => None,
-                })
-                .and_then(alpn_hint);
+                });
+            let protocol = alpn.and_then(alpn_hint);
+            if protocol.is_some() {
+                self.inner_alpn = alpn.map(str::to_string);
+            }
             self.inner = Some(Stream::new(layer, Hint { protocol }));
         }
+        self.app_bytes += data.len() as u64;
         if let Some(inner) = &mut self.inner {
             inner.data(cx, dir, data);
         }
+    }
+
+    /// The decrypted stream speaks a cleartext application protocol (per
+    /// ALPN) that no dissector parsed: its bytes are that protocol's framing,
+    /// maybe compressed, not end-to-end ciphertext. Say so, so the flow is
+    /// never called `sealed` on the strength of compressed HTTP.
+    fn unparsed_alpn(&mut self, cx: &mut Cx<'_>) {
+        let (Some(inner), Some(alpn)) = (&self.inner, &self.inner_alpn) else {
+            return;
+        };
+        if inner.protocol().is_some() {
+            return;
+        }
+        let layer = inner.layer().clone();
+        let bytes = self.app_bytes;
+        let alpn = alpn.clone();
+        cx.with_layer(layer, |cx| {
+            cx.anomaly(
+                "tls-inner-unparsed",
+                format!("decrypted {alpn} (from ALPN) that no dissector parsed"),
+            );
+            cx.emit(
+                EvidenceKind::Payload {
+                    class: PayloadClass::Binary,
+                    bytes,
+                    entropy: 0.0,
+                    printable: 0.0,
+                },
+                None,
+                None,
+            );
+        });
     }
 
     fn on_handshake(&mut self, cx: &mut Cx<'_>, dir: Direction, m: &Message, encrypted: bool) {
@@ -1251,6 +1293,7 @@ impl Conn {
         if let Some(inner) = &mut self.inner {
             inner.finish(cx);
         }
+        self.unparsed_alpn(cx);
         let records = c[0].protected + c[1].protected;
         let decrypted = c[0].decrypted + c[1].decrypted;
         if let Some((n, dir)) = self.first_failure {
@@ -1281,6 +1324,17 @@ impl Conn {
                 CryptoState::Partial { reason }
             }
         };
+        // A NULL cipher encrypts nothing: there is no encrypted layer to report,
+        // and its content must be judged as the cleartext it is.
+        let null_only = self.null_cipher
+            && self
+                .d12
+                .iter()
+                .all(|d| matches!(d, State12::Active(c) if c.is_null()));
+        if null_only && state == CryptoState::Opened {
+            cx.meta("tls.null-cipher", "records are not encrypted");
+            return;
+        }
         cx.crypto(self.label(), state, records, decrypted);
     }
 

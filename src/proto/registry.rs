@@ -72,7 +72,23 @@ pub fn probes() -> &'static [Probe] {
     PROBES
 }
 
-static PROBES: &[Probe] = &[];
+static PROBES: &[Probe] = &[
+    Probe {
+        name: "smtp",
+        probe: crate::proto::mail::smtp::probe,
+        make: crate::proto::mail::smtp::make,
+    },
+    Probe {
+        name: "imap",
+        probe: crate::proto::mail::imap::probe,
+        make: crate::proto::mail::imap::make,
+    },
+    Probe {
+        name: "pop3",
+        probe: crate::proto::mail::pop3::probe,
+        make: crate::proto::mail::pop3::make,
+    },
+];
 
 /// Picks a dissector for a stream. Returns `None` while more bytes could change
 /// the decision and `force` is false.

@@ -74,6 +74,16 @@ pub fn probes() -> &'static [Probe] {
 
 static PROBES: &[Probe] = &[
     Probe {
+        name: "xmpp",
+        probe: crate::proto::xmpp::probe,
+        make: crate::proto::xmpp::make,
+    },
+    Probe {
+        name: "irc",
+        probe: crate::proto::irc::probe,
+        make: crate::proto::irc::make,
+    },
+    Probe {
         name: "smtp",
         probe: crate::proto::mail::smtp::probe,
         make: crate::proto::mail::smtp::make,

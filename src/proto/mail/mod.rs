@@ -34,21 +34,34 @@ impl Seen {
 
     /// Reports `key = value` unless already reported or the key's cap is reached.
     pub fn meta(&mut self, cx: &mut Cx<'_>, key: &'static str, value: &str) {
-        let value: String = value
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(256)
-            .collect();
-        let value = value.trim();
-        if value.is_empty() || self.seen.iter().any(|(k, v)| *k == key && v == value) {
-            return;
+        let value = clean(value);
+        if self.insert(key, &value) {
+            cx.meta(key, value);
+        }
+    }
+
+    /// Records `key = value`; true when it is new and under the key's cap.
+    pub fn insert(&mut self, key: &'static str, value: &str) -> bool {
+        let value = clean(value);
+        if value.is_empty() || self.seen.iter().any(|(k, v)| *k == key && *v == value) {
+            return false;
         }
         if self.seen.iter().filter(|(k, _)| *k == key).count() >= Self::PER_KEY {
-            return;
+            return false;
         }
-        self.seen.push((key, value.to_string()));
-        cx.meta(key, value.to_string());
+        self.seen.push((key, value));
+        true
     }
+}
+
+/// A metadata value: no control characters, at most 256 characters, trimmed.
+fn clean(value: &str) -> String {
+    let v: String = value
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(256)
+        .collect();
+    v.trim().to_string()
 }
 
 /// Reports what one mail message reveals: subject and text parts as content,

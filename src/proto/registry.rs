@@ -74,6 +74,11 @@ pub fn probes() -> &'static [Probe] {
 
 static PROBES: &[Probe] = &[
     Probe {
+        name: "mqtt",
+        probe: crate::proto::mqtt::probe,
+        make: crate::proto::mqtt::make,
+    },
+    Probe {
         name: "xmpp",
         probe: crate::proto::xmpp::probe,
         make: crate::proto::xmpp::make,

@@ -461,6 +461,10 @@ mod tests {
             assert_eq!(verdict(&out), Verdict::Exposed);
             assert_secret_absent(&out, "hunter2");
             assert_secret_absent(&out, "s3cretpw");
+            let ids = fired(&out);
+            for id in ["plaintext-chat-protocol", "irc-client-version-leak"] {
+                assert!(ids.contains(&id.to_string()), "{id} in {ids:?}");
+            }
         }
     }
 

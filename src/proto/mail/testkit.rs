@@ -138,3 +138,30 @@ pub fn assert_secret_absent(out: &Collector, secret: &str) {
         "secret {secret:?} leaked into evidence"
     );
 }
+
+/// Ids of the built-in checks that fire on a flow's evidence.
+pub fn fired(out: &Collector) -> Vec<String> {
+    use crate::rules::eval::{Subject, evaluate};
+    use crate::rules::model::SubjectKind;
+    let rules = crate::rules::load::builtin();
+    let protocol = protocol(out).unwrap_or_else(|| "unknown".into());
+    let d = crate::verdict::flow(&out.evidence, &|_| "canary".into());
+    let s = Subject {
+        kind: SubjectKind::Flow,
+        label: "flow 1".into(),
+        identity: "tcp 198.51.100.7".into(),
+        protocol: &protocol,
+        app: None,
+        verdict: d.verdict,
+        reason: &d.reason,
+        client: Some("192.0.2.1:50000".into()),
+        server: Some("198.51.100.7".into()),
+        evidence: &out.evidence,
+    };
+    let mut ids: Vec<String> = evaluate(&rules, &s, &CanarySet::default())
+        .into_iter()
+        .map(|f| f.check.id.clone())
+        .collect();
+    ids.sort();
+    ids
+}

@@ -388,6 +388,10 @@ mod tests {
             assert!(meta(&out, "xmpp.jid").contains(&"tom@cs-xmpp.lan/darkstar".to_string()));
             assert_eq!(meta(&out, "xmpp.starttls"), vec!["not-offered"]);
             assert_eq!(verdict(&out), Verdict::Exposed);
+            let ids = fired(&out);
+            for id in ["plaintext-chat-protocol", "starttls-not-used"] {
+                assert!(ids.contains(&id.to_string()), "{id} in {ids:?}");
+            }
         }
     }
 
@@ -421,6 +425,12 @@ mod tests {
                 "both directions reach the inner stream: {inner:?}"
             );
             assert_secret_absent(&out, "AHdpcmVzaGFyay10ZXN0AG5vbmU=");
+            let ids = fired(&out);
+            assert!(
+                ids.contains(&"content-before-starttls".to_string()),
+                "{ids:?}"
+            );
+            assert!(!ids.contains(&"starttls-not-used".to_string()), "{ids:?}");
         }
     }
 
@@ -438,6 +448,7 @@ mod tests {
             vec![("xmpp.body".into(), "see you at the pier".into())]
         );
         assert_eq!(meta(&out, "xmpp.fallback-body").len(), 1);
+        assert!(fired(&out).contains(&"omemo-in-use".to_string()));
         let out = run(&env(&[]), 5222, &conv[..4]);
         assert!(
             contents(&out).is_empty(),

@@ -114,10 +114,9 @@ impl Irc {
                 }
                 if let Some(keys) = m.param(1) {
                     let first = chans.split(|&b| b == b',').next().map(text);
-                    if keys
-                        .split(|&b| b == b',')
-                        .any(|k| !k.is_empty() && k != b"x")
-                    {
+                    // Some clients send a placeholder when a channel has no key.
+                    let real = |k: &[u8]| !matches!(k, b"" | b"x" | b"-" | b"*");
+                    if keys.split(|&b| b == b',').any(real) {
                         self.tls.credential(cx, dir, "irc.channel-key", first);
                     }
                 }
@@ -498,7 +497,10 @@ mod tests {
                 S,
                 b":irc.example 903 tim :SASL authentication successful\r\n",
             ),
-            (C, b"JOIN #secret s3kr1tkey\r\n"),
+            (
+                C,
+                b"JOIN #secret s3kr1tkey\r\nJOIN #secret s3kr1tkey\r\nJOIN #open -\r\n",
+            ),
         ];
         let out = run(&env(&[]), 6667, conv);
         assert_eq!(

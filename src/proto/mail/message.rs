@@ -119,15 +119,35 @@ fn walk(
     }
 
     if mime.starts_with("multipart/") {
-        if let Some(b) = ct.param("boundary").filter(|b| !b.is_empty()) {
-            for part in split_multipart(body, b.as_bytes()) {
-                let (h, b) = split_headers(part);
-                let hs = parse_headers(h);
-                walk(&hs, b, depth + 1, parts, m);
-                if *parts > MAX_PARTS {
-                    m.truncated = true;
-                    break;
+        let Some(b) = ct.param("boundary").filter(|b| !b.is_empty()) else {
+            return;
+        };
+        // The parts of multipart/alternative are the same text in several
+        // forms (plain, then HTML): keep the first that has text.
+        let alternative = mime == "multipart/alternative";
+        let mut have_text = false;
+        for part in split_multipart(body, b.as_bytes()) {
+            let (h, b) = split_headers(part);
+            let hs = parse_headers(h);
+            if alternative {
+                let mut alt = Message::default();
+                walk(&hs, b, depth + 1, parts, &mut alt);
+                if have_text {
+                    alt.texts.clear();
                 }
+                have_text |= !alt.texts.is_empty();
+                m.texts.extend(alt.texts);
+                m.attachments.extend(alt.attachments);
+                m.truncated |= alt.truncated;
+                if m.e2e.is_none() {
+                    m.e2e = alt.e2e;
+                }
+            } else {
+                walk(&hs, b, depth + 1, parts, m);
+            }
+            if *parts > MAX_PARTS {
+                m.truncated = true;
+                break;
             }
         }
         return;
@@ -582,6 +602,12 @@ mod tests {
         );
         assert_eq!(m.attachments, vec!["image/png; cat.png".to_string()]);
         assert!(!m.truncated);
+    }
+
+    #[test]
+    fn alternative_parts_count_once() {
+        let raw = b"Content-Type: multipart/alternative; boundary=alt\r\n\r\n--alt\r\nContent-Type: text/plain\r\n\r\nHello there friend\r\n--alt\r\nContent-Type: text/html\r\n\r\n<p>Hello there friend</p>\r\n--alt--\r\n";
+        assert_eq!(parse(raw).texts, vec!["Hello there friend".to_string()]);
     }
 
     #[test]

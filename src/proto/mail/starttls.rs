@@ -32,6 +32,8 @@ pub struct StartTls {
     inner: Option<Stream>,
     /// The value last reported as metadata.
     reported: Option<&'static str>,
+    /// Credentials already reported, so a repeated login is one finding.
+    creds: Vec<(&'static str, Option<String>)>,
 }
 
 impl StartTls {
@@ -43,6 +45,7 @@ impl StartTls {
             before: Vec::new(),
             inner: None,
             reported: None,
+            creds: Vec::new(),
         }
     }
 
@@ -96,7 +99,7 @@ impl StartTls {
         }
     }
 
-    /// Reports a credential and notes it.
+    /// Reports a credential (once per key and user) and notes it.
     pub fn credential(
         &mut self,
         cx: &mut Cx<'_>,
@@ -104,7 +107,14 @@ impl StartTls {
         key: &'static str,
         user: Option<String>,
     ) {
-        cx.credential(dir, key, user);
+        let id = (key, user);
+        if self.creds.contains(&id) {
+            return;
+        }
+        if self.creds.len() < 32 {
+            self.creds.push(id.clone());
+        }
+        cx.credential(dir, key, id.1);
         self.crossed(format!("credentials ({key})"));
     }
 

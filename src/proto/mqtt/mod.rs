@@ -566,6 +566,18 @@ mod tests {
             vec![("mqtt.publish.payload".to_string(), PayloadClass::Binary)]
         );
         assert_eq!(meta(&out, "mqtt.payload_type"), vec!["jpeg"]);
+        let scanned: Vec<u64> = under(&out, "mqtt-payload")
+            .iter()
+            .filter_map(|e| match e.kind {
+                EvidenceKind::Payload { bytes, .. } => Some(bytes),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            scanned,
+            vec![jpeg.len() as u64],
+            "each payload byte counted once"
+        );
         assert_eq!(
             credentials(&out),
             vec![("mqtt.username".into(), Some("user".into()))]

@@ -127,7 +127,13 @@ impl Xmpp {
             }
         }
         if let Some(n) = &st.caps_node {
-            self.seen.meta(cx, "xmpp.client", n);
+            // Capabilities in stream features describe the server's software.
+            let key = if st.name == "features" {
+                "xmpp.server"
+            } else {
+                "xmpp.client"
+            };
+            self.seen.meta(cx, key, n);
         }
         if let Some(v) = &st.version {
             self.seen.meta(cx, "xmpp.client-version", v);

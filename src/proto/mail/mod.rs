@@ -34,14 +34,27 @@ impl Seen {
 
     /// Reports `key = value` unless already reported or the key's cap is reached.
     pub fn meta(&mut self, cx: &mut Cx<'_>, key: &'static str, value: &str) {
-        let value = clean(value);
-        if self.insert(key, &value) {
-            cx.meta(key, value);
+        if self.insert(key, value) {
+            let v = self.seen.last().map(|(_, v)| v.clone()).unwrap_or_default();
+            cx.meta(key, v);
         }
     }
 
     /// Records `key = value`; true when it is new and under the key's cap.
     pub fn insert(&mut self, key: &'static str, value: &str) -> bool {
+        // Fast path without allocating: a value seen before, or a full key.
+        let mut n = 0;
+        for (k, v) in &self.seen {
+            if *k == key {
+                if v == value {
+                    return false;
+                }
+                n += 1;
+            }
+        }
+        if n >= Self::PER_KEY {
+            return false;
+        }
         let value = clean(value);
         if value.is_empty() || self.seen.iter().any(|(k, v)| *k == key && *v == value) {
             return false;

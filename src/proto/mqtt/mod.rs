@@ -254,20 +254,22 @@ impl Mqtt {
     ) -> Result<(), &'static str> {
         let p = packet::publish(flags, body, self.level == 5)?;
         let aliases = &mut self.aliases[dir.index()];
-        let topic: Vec<u8> = match (p.topic.is_empty(), p.props.topic_alias) {
-            (true, Some(a)) => aliases
-                .iter()
-                .find(|(k, _)| *k == a)
-                .map(|(_, t)| t.clone())
-                .unwrap_or_default(),
+        let topic: Cow<'_, [u8]> = match (p.topic.is_empty(), p.props.topic_alias) {
+            (true, Some(a)) => Cow::Owned(
+                aliases
+                    .iter()
+                    .find(|(k, _)| *k == a)
+                    .map(|(_, t)| t.clone())
+                    .unwrap_or_default(),
+            ),
             (false, Some(a)) => {
                 aliases.retain(|(k, _)| *k != a);
                 if aliases.len() < MAX_ALIASES {
                     aliases.push((a, p.topic.to_vec()));
                 }
-                p.topic.to_vec()
+                Cow::Borrowed(p.topic)
             }
-            _ => p.topic.to_vec(),
+            _ => Cow::Borrowed(p.topic),
         };
         if !topic.is_empty() {
             self.seen
@@ -713,6 +715,46 @@ mod tests {
             ],
         );
         assert!(anomalies(&out).contains(&"mqtt-malformed".to_string()));
+    }
+
+    /// Parser throughput: `cargo test --release --lib mqtt::tests::throughput -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "throughput measurement, run in release"]
+    fn throughput() {
+        let mut wire = b"\x10\x0c\x00\x04MQTT\x04\x02\x00\x3c\x00\x00".to_vec();
+        let n = 200_000;
+        for i in 0..n {
+            let topic = format!("home/sensor{}/state", i % 16);
+            let payload = format!(
+                "{{\"t\":{},\"rh\":{},\"seq\":{i},\"note\":\"{}\"}}",
+                20 + i % 7,
+                40 + i % 13,
+                "x".repeat(i % 200)
+            );
+            let rl = 2 + topic.len() + payload.len();
+            wire.push(0x30);
+            if rl < 128 {
+                wire.push(rl as u8);
+            } else {
+                wire.extend_from_slice(&[(rl as u8 & 0x7f) | 0x80, (rl >> 7) as u8]);
+            }
+            wire.extend_from_slice(&(topic.len() as u16).to_be_bytes());
+            wire.extend_from_slice(topic.as_bytes());
+            wire.extend_from_slice(payload.as_bytes());
+        }
+        let env = env(&["PS-CANARY-BENCH1"]);
+        let start = std::time::Instant::now();
+        let out = run_chunked(&env, 1883, &[(C, &wire)], 64 * 1024);
+        let secs = start.elapsed().as_secs_f64();
+        assert_eq!(meta(&out, "mqtt.topic").len(), 8);
+        println!(
+            "mqtt: {} packets, {:.1} MB in {:.3} s: {:.0} MB/s, {:.2} M packets/s",
+            n,
+            wire.len() as f64 / 1e6,
+            secs,
+            wire.len() as f64 / 1e6 / secs,
+            n as f64 / 1e6 / secs
+        );
     }
 
     #[test]

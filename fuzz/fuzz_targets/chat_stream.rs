@@ -36,7 +36,11 @@ fuzz_target!(|data: &[u8]| {
     let mut s = Stream::new(Layer::plain("tcp"), Hint::default());
     while let Some((&h, r)) = rest.split_first() {
         let n = ((h & 0x7f) as usize).min(r.len());
-        let dir = if h & 0x80 == 0 { Direction::ToServer } else { Direction::ToClient };
+        let dir = if h & 0x80 == 0 {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
         s.data(&mut cx, dir, &r[..n]);
         rest = &r[n..];
     }

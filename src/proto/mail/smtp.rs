@@ -553,6 +553,30 @@ mod tests {
     }
 
     #[test]
+    fn inside_tls_the_starttls_state_is_not_reported() {
+        use crate::evidence::provenance::KeySource;
+        let env = env(&[]);
+        let f = flow(465);
+        let mut out = crate::proto::dissector::Collector::default();
+        {
+            let mut cx = Cx::new(&env, &f, &mut out, Default::default());
+            let mut s = crate::proto::dissector::Stream::new(
+                crate::evidence::Layer::keyed("tls1.3", KeySource::KeyLog),
+                Default::default(),
+            );
+            for (d, b) in [
+                (C, &b"EHLO c\r\n"[..]),
+                (S, b"220 mx ESMTP\r\n250-mx\r\n250 AUTH PLAIN\r\n"),
+            ] {
+                s.data(&mut cx, d, b);
+            }
+            s.finish(&mut cx);
+        }
+        assert_eq!(protocol(&out).as_deref(), Some("smtp"));
+        assert!(meta(&out, "mail.starttls").is_empty());
+    }
+
+    #[test]
     fn refused_starttls_and_offered_but_unused() {
         let conv: &[(Direction, &[u8])] = &[
             (S, b"220 mx ESMTP\r\n"),

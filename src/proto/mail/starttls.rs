@@ -154,6 +154,15 @@ impl StartTls {
     }
 
     fn report(&mut self, cx: &mut Cx<'_>) {
+        // Inside TLS already (implicit TLS, or the session after the upgrade,
+        // decrypted): whether STARTTLS is offered there says nothing.
+        let under_tls = cx
+            .layers()
+            .iter()
+            .any(|l| l.protection.is_keyed() || l.name.starts_with("tls") || l.name == "starttls");
+        if under_tls {
+            return;
+        }
         let value = match self.state {
             State::Used => "used",
             State::Refused => "refused",

@@ -14,17 +14,21 @@ use plainsight::secrets::SecretStore;
 
 const PORTS: [u16; 8] = [25, 110, 143, 1883, 5222, 6667, 443, 9999];
 
+static ENV: std::sync::OnceLock<Env> = std::sync::OnceLock::new();
+
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, mut rest)) = data.split_first() else {
         return;
     };
-    let canaries = CanarySet::new(vec![Canary {
-        text: "PS-FUZZ-CANARY".into(),
-        label: None,
-        created: None,
-    }])
-    .unwrap();
-    let env = Env::new(canaries, SecretStore::default(), AppIndex::new(&[]));
+    let env = ENV.get_or_init(|| {
+        let canaries = CanarySet::new(vec![Canary {
+            text: "PS-FUZZ-CANARY".into(),
+            label: None,
+            created: None,
+        }])
+        .unwrap();
+        Env::new(canaries, SecretStore::default(), AppIndex::new(&[]))
+    });
     let flow = FlowInfo {
         id: 1,
         transport: Transport::Tcp,
@@ -32,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
         server: std::net::SocketAddr::new("198.51.100.7".parse().unwrap(), PORTS[sel as usize % 8]),
     };
     let mut out = Collector::default();
-    let mut cx = Cx::new(&env, &flow, &mut out, PacketRef::default());
+    let mut cx = Cx::new(env, &flow, &mut out, PacketRef::default());
     let mut s = Stream::new(Layer::plain("tcp"), Hint::default());
     while let Some((&h, r)) = rest.split_first() {
         let n = ((h & 0x7f) as usize).min(r.len());

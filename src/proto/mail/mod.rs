@@ -13,6 +13,29 @@ pub mod starttls;
 #[cfg(test)]
 pub(crate) mod testkit;
 
+#[cfg(test)]
+mod tests {
+    use super::reads_as_words;
+
+    #[test]
+    fn words_around_urls_count_but_tokens_do_not() {
+        // suricata-verify/irc: a bot's channel message around a long URL.
+        assert!(reads_as_words(b"[DOWNLOAD]: Downloading URL: http://webacceptor.findwhatevernow.com:8091/get.file?action=file&afp=13001&class=682&affiliate=jocker to: jocker.exe."));
+        assert!(reads_as_words(
+            b"see https://example.org/a?b=1 for the slides"
+        ));
+        for v in [
+            &b"dGhpcyBpcyBiYXNlNjQgZGF0YQ=="[..],
+            b"a3f9c2e81b7d 99 12",
+            b"x=1 y=2 z=3",
+            b"?OTR:AAMDJ+MVmSfjFZcAAAAAAQ",
+            b"\xff\xfe words here now",
+        ] {
+            assert!(!reads_as_words(v), "{v:?}");
+        }
+    }
+}
+
 use crate::model::Direction;
 use crate::proto::dissector::{Confidence, Cx};
 use starttls::StartTls;
@@ -131,6 +154,28 @@ pub fn port_hint(p: &crate::proto::registry::ProbeInput<'_>, ports: &[u16]) -> C
     } else {
         Confidence::No
     }
+}
+
+/// Whether a value reads as words: at least three alphabetic words (edge
+/// punctuation aside) making up at least a third of its tokens. Tokens,
+/// base64, hex and ciphertext have no such words.
+pub fn reads_as_words(v: &[u8]) -> bool {
+    let Ok(s) = std::str::from_utf8(v) else {
+        return false;
+    };
+    if s.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        return false;
+    }
+    let mut tokens = 0usize;
+    let mut words = 0usize;
+    for t in s.split_whitespace() {
+        tokens += 1;
+        let w = t.trim_matches(|c: char| c.is_ascii_punctuation());
+        if w.chars().count() >= 2 && w.chars().all(char::is_alphabetic) {
+            words += 1;
+        }
+    }
+    words >= 3 && words * 3 >= tokens
 }
 
 /// Bytes as text for metadata: UTF-8, else Latin-1.

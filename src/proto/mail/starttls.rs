@@ -7,9 +7,11 @@
 //! inner stream that receives every byte after the switch (probed with a
 //! `tls` hint, so the TLS dissector takes it from there).
 
-use crate::evidence::Layer;
+use crate::evidence::content;
+use crate::evidence::{EvidenceKind, Layer, PayloadClass};
 use crate::model::Direction;
 use crate::proto::dissector::{Cx, Hint, Stream};
+use std::borrow::Cow;
 
 /// How far the upgrade got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,10 +92,27 @@ impl StartTls {
         }
     }
 
-    /// Reports content through `cx.content` and notes it if evidence resulted.
+    /// Reports the value of a field that is a message by protocol definition
+    /// (an IRC PRIVMSG, an XMPP body, a mail body) and notes it if evidence
+    /// resulted. `cx.content` judges human text conservatively; a value it
+    /// rejects still counts when it reads as words, such as a sentence
+    /// around a URL.
     pub fn content(&mut self, cx: &mut Cx<'_>, dir: Direction, field: &'static str, value: &[u8]) {
         let n = cx.out.evidence.len() as u64 + cx.out.omitted;
         cx.content(dir, field, value);
+        if !content::is_human_text(value) && super::reads_as_words(value) {
+            let cap = cx.env.limits.sample_bytes.min(value.len());
+            cx.emit(
+                EvidenceKind::Content {
+                    field: Cow::Borrowed(field),
+                    class: PayloadClass::Text,
+                    len: value.len() as u64,
+                    sample: value[..cap].to_vec(),
+                },
+                Some(dir),
+                None,
+            );
+        }
         if cx.out.evidence.len() as u64 + cx.out.omitted > n {
             self.crossed(format!("message content ({field})"));
         }

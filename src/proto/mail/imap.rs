@@ -59,7 +59,16 @@ impl Reader {
                 }
                 let chunk = self.lines.take((*remaining).min(1 << 30) as usize);
                 *remaining -= chunk.len() as u64;
-                let room = self.max_literal.saturating_sub(data.len());
+                // One cap for all the literals of a logical line.
+                let kept: usize = self
+                    .cur
+                    .iter()
+                    .map(|p| match p {
+                        Part::Literal { data, .. } => data.len(),
+                        Part::Text(_) => 0,
+                    })
+                    .sum();
+                let room = self.max_literal.saturating_sub(kept + data.len());
                 if chunk.len() > room {
                     *truncated = true;
                 }
@@ -633,6 +642,27 @@ mod tests {
             assert_eq!(string(toks.get(2), &got[0]), Some(&b"alice"[..]));
             assert_eq!(string(toks.get(3), &got[0]), Some(&b"secret"[..]));
         }
+    }
+
+    #[test]
+    fn literals_of_one_line_share_the_cap() {
+        let mut r = Reader::new(8);
+        r.push(b"a APPEND x {6}\r\n123456 {6}\r\nabcdef\r\n");
+        let parts = r.next_line().unwrap().unwrap();
+        assert_eq!(
+            parts[1],
+            Part::Literal {
+                data: b"123456".to_vec(),
+                truncated: false
+            }
+        );
+        assert_eq!(
+            parts[3],
+            Part::Literal {
+                data: b"ab".to_vec(),
+                truncated: true
+            }
+        );
     }
 
     #[test]

@@ -27,8 +27,9 @@ use std::io::Read;
 const MAX_CONTENT: usize = 32;
 /// Malformed packets tolerated before giving up on the flow.
 const MAX_BAD: u32 = 4;
-/// Topic aliases remembered per direction (MQTT 5).
+/// Topic aliases remembered per direction (MQTT 5), and the topic bytes kept for each.
 const MAX_ALIASES: usize = 64;
+const MAX_ALIAS_TOPIC: usize = 1024;
 
 pub struct Mqtt {
     bufs: [Vec<u8>; 2],
@@ -265,7 +266,7 @@ impl Mqtt {
             (false, Some(a)) => {
                 aliases.retain(|(k, _)| *k != a);
                 if aliases.len() < MAX_ALIASES {
-                    aliases.push((a, p.topic.to_vec()));
+                    aliases.push((a, p.topic[..p.topic.len().min(MAX_ALIAS_TOPIC)].to_vec()));
                 }
                 Cow::Borrowed(p.topic)
             }
@@ -677,6 +678,17 @@ mod tests {
         assert!(c[0].layers.iter().any(|l| l.name == "zlib"));
         assert_eq!(contents(&out)[0].1, "hello from messenger");
         assert_secret_absent(&out, "token");
+    }
+
+    #[test]
+    fn mqtt5_topic_alias_names_later_publishes() {
+        // CONNECT level 5; PUBLISH "room/1" with alias 3; PUBLISH "" with alias 3.
+        let connect = b"\x10\x0d\x00\x04MQTT\x05\x02\x00\x3c\x00\x00\x00";
+        let first = b"\x30\x26\x00\x06room/1\x03\x23\x00\x03hello there, this is alice";
+        let second = b"\x30\x20\x00\x00\x03\x23\x00\x03and this is the second one";
+        let out = run(&env(&[]), 1883, &[(C, connect), (C, first), (C, second)]);
+        assert_eq!(meta(&out, "mqtt.topic"), vec!["room/1"]);
+        assert_eq!(contents(&out).len(), 2, "{:?}", anomalies(&out));
     }
 
     #[test]

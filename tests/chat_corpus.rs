@@ -310,3 +310,79 @@ fn mail_captures() {
         }
     }
 }
+
+/// The wireshark-notes STARTTLS sessions with their key logs: once the TLS
+/// dissector is present, the session after the upgrade is read by the same
+/// chat/mail dissector under the keyed layer.
+#[test]
+fn starttls_sessions_with_key_logs() {
+    let Some(root) = corpus() else { return };
+    for (name, proto) in [("xmpp", "xmpp"), ("smtp", "smtp"), ("imap", "imap")] {
+        let cap = root.join(format!("wireshark-notes/tls/{name}-ssl.pcapng"));
+        let keys = root.join(format!("wireshark-notes/tls/{name}-ssl.keylog.txt"));
+        let out = Command::cargo_bin("plainsight")
+            .unwrap()
+            .env_remove("SSLKEYLOGFILE")
+            .args(["replay", "--format", "json", "--show-content", "--keylog"])
+            .arg(&keys)
+            .arg(&cap)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{name}");
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let f = flows(&r)
+            .iter()
+            .find(|f| f["protocol"] != "unknown")
+            .unwrap();
+        let layers: Vec<&str> = f["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        if !layers.contains(&"tls") {
+            eprintln!(
+                "{name}: no TLS dissector on this branch; the decrypted session is not checked"
+            );
+            continue;
+        }
+        assert_eq!(layers, vec!["tcp", proto, "tls", proto], "{name}");
+        assert_ne!(
+            f["verdict"], "exposed",
+            "{name}: nothing crossed before the upgrade"
+        );
+        let inner: Vec<&Value> = f["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                e["layers"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|l| l.as_str().unwrap_or("").contains("[key log]"))
+            })
+            .collect();
+        assert!(!inner.is_empty(), "{name}: evidence from inside TLS");
+        assert!(
+            inner
+                .iter()
+                .all(|e| e["key"] != "mail.starttls" && e["key"] != "xmpp.starttls"),
+            "{name}: no STARTTLS state inside TLS"
+        );
+        if name == "xmpp" {
+            assert!(
+                inner
+                    .iter()
+                    .any(|e| e["kind"] == "credential" && e["user"] == "wireshark-test")
+            );
+        }
+        if name == "smtp" {
+            assert!(
+                inner
+                    .iter()
+                    .any(|e| e["key"] == "smtp.mail-from" && e["value"] == "peter@lekensteyn.nl")
+            );
+        }
+    }
+}

@@ -468,6 +468,40 @@ mod tests {
     }
 
     #[test]
+    fn a_long_session_keeps_room_for_the_end_of_flow_state() {
+        let mut server = Vec::new();
+        for i in 0..500 {
+            server.extend_from_slice(
+                format!(
+                    ":u{i}!~u@host{i}.example PRIVMSG #big :message number {i} about lunch\r\n"
+                )
+                .as_bytes(),
+            );
+            server.extend_from_slice(format!(":srv NOTICE * :*** notice {i}\r\n").as_bytes());
+        }
+        server.extend_from_slice(b":u9!~u@h PRIVMSG #big :the word is PS-CANARY-LATE1 ok\r\n");
+        let conv: &[(Direction, &[u8])] = &[
+            (C, b"CAP LS\r\n"),
+            (S, b":srv CAP * LS :tls sasl\r\n"),
+            (C, b"NICK me\r\nUSER me 0 * :Me\r\nJOIN #big\r\n"),
+            (S, &server),
+        ];
+        let out = run(&env(&["PS-CANARY-LATE1"]), 6667, conv);
+        assert!(out.evidence.len() <= 64, "{}", out.evidence.len());
+        assert_eq!(contents(&out).len(), 16);
+        assert_eq!(
+            meta(&out, "irc.starttls"),
+            vec!["offered"],
+            "the end-of-flow state still fits"
+        );
+        assert!(
+            out.evidence
+                .iter()
+                .any(|e| matches!(e.kind, crate::evidence::EvidenceKind::Canary { .. }))
+        );
+    }
+
+    #[test]
     fn starttls_upgrade() {
         let conv: &[(Direction, &[u8])] = &[
             (C, b"CAP LS\r\n"),

@@ -44,16 +44,19 @@ use starttls::StartTls;
 /// long lists and IRCv3 tags run longer).
 pub const MAX_LINE: usize = 16 * 1024;
 
-/// Metadata reported once per distinct value, with a cap per key, so a
-/// mailbox download or a busy channel cannot flood a flow's evidence.
+/// Metadata reported once per distinct value, with caps per key and in all,
+/// so a mailbox download or a busy channel cannot flood a flow's evidence.
 #[derive(Debug, Default)]
 pub struct Seen {
     seen: Vec<(&'static str, String)>,
 }
 
 impl Seen {
-    /// Most distinct values reported per key.
-    const PER_KEY: usize = 8;
+    /// Most distinct values reported per key, and in all: a flow's evidence
+    /// is capped, and metadata must not crowd out what comes later (the
+    /// STARTTLS state at the end of the flow, credentials, canaries).
+    const PER_KEY: usize = 6;
+    const TOTAL: usize = 24;
 
     /// Reports `key = value` unless already reported or the key's cap is reached.
     pub fn meta(&mut self, cx: &mut Cx<'_>, key: &'static str, value: &str) {
@@ -75,7 +78,7 @@ impl Seen {
                 n += 1;
             }
         }
-        if n >= Self::PER_KEY {
+        if n >= Self::PER_KEY || self.seen.len() >= Self::TOTAL {
             return false;
         }
         let value = clean(value);

@@ -36,6 +36,29 @@ pub struct StartTls {
     reported: Option<&'static str>,
     /// Credentials already reported, so a repeated login is one finding.
     creds: Vec<(&'static str, Option<String>)>,
+    /// Content reports so far.
+    contents: usize,
+}
+
+/// Content reports per flow: the flow's verdict needs one, a reader a few,
+/// and the flow's evidence is capped.
+const MAX_CONTENT: usize = 16;
+
+/// Searches a value for canaries without judging it as content.
+fn canaries_only(cx: &mut Cx<'_>, dir: Direction, value: &[u8]) {
+    let mut hits = Vec::new();
+    cx.env.canaries.scan_once(value, |h| hits.push(h));
+    for h in hits {
+        cx.emit(
+            EvidenceKind::Canary {
+                canary: h.canary,
+                encoding: h.encoding,
+                context: h.context,
+            },
+            Some(dir),
+            None,
+        );
+    }
 }
 
 impl StartTls {
@@ -48,6 +71,7 @@ impl StartTls {
             inner: None,
             reported: None,
             creds: Vec::new(),
+            contents: 0,
         }
     }
 
@@ -99,6 +123,12 @@ impl StartTls {
     /// around a URL.
     pub fn content(&mut self, cx: &mut Cx<'_>, dir: Direction, field: &'static str, value: &[u8]) {
         let n = cx.out.evidence.len() as u64 + cx.out.omitted;
+        if self.contents >= MAX_CONTENT {
+            // Enough content reported for this flow; canaries are still looked for.
+            canaries_only(cx, dir, value);
+            return;
+        }
+        self.contents += 1;
         cx.content(dir, field, value);
         if !content::is_human_text(value) && super::reads_as_words(value) {
             let cap = cx.env.limits.sample_bytes.min(value.len());
@@ -130,9 +160,10 @@ impl StartTls {
         if self.creds.contains(&id) {
             return;
         }
-        if self.creds.len() < 32 {
-            self.creds.push(id.clone());
+        if self.creds.len() >= 8 {
+            return;
         }
+        self.creds.push(id.clone());
         cx.credential(dir, key, id.1);
         self.crossed(format!("credentials ({key})"));
     }

@@ -24,7 +24,7 @@ use std::borrow::Cow;
 use std::io::Read;
 
 /// Content reports per flow; later payloads still reach the payload stream.
-const MAX_CONTENT: usize = 32;
+const MAX_CONTENT: usize = 16;
 /// Malformed packets tolerated before giving up on the flow.
 const MAX_BAD: u32 = 4;
 /// Topic aliases remembered per direction (MQTT 5), and the topic bytes kept for each.

@@ -19,7 +19,7 @@ use crate::proto::mail::starttls::StartTls;
 use crate::proto::mail::{Seen, port_hint};
 use crate::proto::registry::{FlowHint, ProbeInput};
 use cutter::{Cutter, Piece};
-use stanza::{NS_SASL, NS_TLS, Stanza};
+use stanza::{NS_FRAMING, NS_SASL, NS_TLS, Stanza};
 use std::borrow::Cow;
 
 /// Malformed stretches tolerated before the stream is given up as not XMPP.
@@ -140,6 +140,7 @@ impl Xmpp {
         }
         let ns = st.ns.as_deref();
         match (st.name.as_str(), ns) {
+            ("open", Some(NS_FRAMING)) => self.stream_open(cx, dir, st.from.clone(), st.to.clone()),
             ("features", _) => {
                 if !self.features_seen || st.starttls.is_some() {
                     self.tls.capabilities(st.starttls.is_some());
@@ -314,6 +315,10 @@ pub fn probe(p: &ProbeInput<'_>) -> Confidence {
     }
     let window = &first[..first.len().min(512)];
     let has = |needle: &[u8]| memchr::memmem::find(window, needle).is_some();
+    // XMPP over WebSocket (RFC 7395) opens with a framing element.
+    if first.starts_with(b"<open") && has(b"urn:ietf:params:xml:ns:xmpp-framing") {
+        return Confidence::Certain;
+    }
     if first.starts_with(b"<?xml") || first.starts_with(b"<stream:stream") {
         if has(b"<stream:stream") || has(b"jabber:client") || has(b"jabber:server") {
             return Confidence::Certain;
@@ -481,6 +486,23 @@ mod tests {
                 .any(|e| matches!(e.kind, crate::evidence::EvidenceKind::Canary { .. }))
         );
         assert_secret_absent(&out, "Calli0pe");
+    }
+
+    #[test]
+    fn websocket_framing_rfc7395() {
+        let conv: &[(Direction, &[u8])] = &[
+            (C, b"<open xmlns=\"urn:ietf:params:xml:ns:xmpp-framing\" to=\"example.com\" version=\"1.0\" />"),
+            (S, b"<open xmlns=\"urn:ietf:params:xml:ns:xmpp-framing\" from=\"example.com\" id=\"++TR84Sm6A3hnt3Q065SnAbbk3Y=\" version=\"1.0\" />"),
+            (C, b"<message to=\"juliet@example.com\" xmlns=\"jabber:client\"><body>wherefore art thou</body></message>"),
+            (C, b"<close xmlns=\"urn:ietf:params:xml:ns:xmpp-framing\" />"),
+        ];
+        let out = run(&env(&[]), 5280, conv);
+        assert_eq!(protocol(&out).as_deref(), Some("xmpp"));
+        assert_eq!(meta(&out, "xmpp.domain"), vec!["example.com"]);
+        assert_eq!(
+            contents(&out),
+            vec![("xmpp.body".into(), "wherefore art thou".into())]
+        );
     }
 
     #[test]

@@ -21,6 +21,8 @@ const E2E: [(&str, &str, &str); 5] = [
 
 pub const NS_TLS: &str = "urn:ietf:params:xml:ns:xmpp-tls";
 pub const NS_SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
+/// XMPP over WebSocket (RFC 7395): `<open/>` and `<close/>` replace the stream element.
+pub const NS_FRAMING: &str = "urn:ietf:params:xml:ns:xmpp-framing";
 
 /// Legacy `jabber:iq:auth` (XEP-0078) login.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -124,6 +124,16 @@ static PROBES: &[Probe] = &[
         make: crate::proto::rtc::make_sdp,
     },
     Probe {
+        name: "tls",
+        probe: crate::proto::tls::probe,
+        make: crate::proto::tls::make,
+    },
+    Probe {
+        name: "dtls",
+        probe: crate::proto::dtls::probe,
+        make: crate::proto::dtls::make,
+    },
+    Probe {
         name: "mqtt",
         probe: crate::proto::mqtt::probe,
         make: crate::proto::mqtt::make,

@@ -165,3 +165,24 @@ pub fn fired(out: &Collector) -> Vec<String> {
     ids.sort();
     ids
 }
+
+/// A minimal well-formed TLS 1.2 ClientHello record (one suite, no
+/// extensions): what a client sends right after a STARTTLS upgrade.
+pub fn client_hello() -> Vec<u8> {
+    let mut body = vec![0x03, 0x03];
+    body.extend_from_slice(&[0x5a; 32]); // random
+    body.push(0); // session id
+    body.extend_from_slice(&[0x00, 0x02, 0xc0, 0x2f]); // TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+    body.extend_from_slice(&[0x01, 0x00]); // null compression
+    body.extend_from_slice(&[0x00, 0x00]); // no extensions
+    let mut hs = vec![0x01, 0, 0, body.len() as u8];
+    hs.extend_from_slice(&body);
+    let mut rec = vec![0x16, 0x03, 0x01, 0, hs.len() as u8];
+    rec.extend_from_slice(&hs);
+    rec
+}
+
+/// Layer protocol names by depth (`["smtp", "tls"]` after an upgrade).
+pub fn layer_names(out: &Collector) -> Vec<String> {
+    out.layer_names.clone()
+}

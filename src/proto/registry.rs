@@ -72,7 +72,11 @@ pub fn probes() -> &'static [Probe] {
     PROBES
 }
 
-static PROBES: &[Probe] = &[];
+static PROBES: &[Probe] = &[Probe {
+    name: "dns",
+    probe: crate::proto::dns::probe,
+    make: crate::proto::dns::make,
+}];
 
 /// Picks a dissector for a stream. Returns `None` while more bytes could change
 /// the decision and `force` is false.

@@ -1,1 +1,3 @@
-//! http
+//! HTTP/1.x.
+
+pub mod seen;

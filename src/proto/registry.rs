@@ -72,11 +72,18 @@ pub fn probes() -> &'static [Probe] {
     PROBES
 }
 
-static PROBES: &[Probe] = &[Probe {
-    name: "dns",
-    probe: crate::proto::dns::probe,
-    make: crate::proto::dns::make,
-}];
+static PROBES: &[Probe] = &[
+    Probe {
+        name: "http",
+        probe: crate::proto::http::probe,
+        make: crate::proto::http::make,
+    },
+    Probe {
+        name: "dns",
+        probe: crate::proto::dns::probe,
+        make: crate::proto::dns::make,
+    },
+];
 
 /// Picks a dissector for a stream. Returns `None` while more bytes could change
 /// the decision and `force` is false.

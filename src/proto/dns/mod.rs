@@ -359,6 +359,8 @@ pub(crate) mod tests {
         );
         let v = crate::verdict::flow(&out.evidence, &|i| i.to_string());
         assert_eq!(v.verdict, crate::model::Verdict::NoContent);
+        let ids = crate::proto::http::tests::fired(&out, "dns");
+        assert_eq!(ids, vec!["dns-reveals-service"]);
     }
 
     #[test]

@@ -727,4 +727,4 @@ pub fn make(_hint: &FlowHint, env: &Env) -> Box<dyn Dissector> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -398,6 +398,7 @@ fn doh_post_and_get_are_parsed_as_dns() {
         .find(|e| matches!(&e.kind, EvidenceKind::Metadata { key, .. } if key == "dns.query"))
         .unwrap();
     assert_eq!(q.chain(), "tcp › doh");
+    assert!(fired(&out, "http").contains(&"doh-in-use".to_string()));
     use base64::Engine;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&query);
     let get = format!(
@@ -602,4 +603,42 @@ fn gaps_end_bodies_and_directions() {
     h.finish(&mut cx);
     assert_eq!(anomalies(&out), vec!["stream-gap"]);
     assert_eq!(h.messages(Direction::ToClient), 1);
+}
+
+/// Ids of the built-in checks that fire on a flow's evidence.
+pub(crate) fn fired(out: &Collector, protocol: &str) -> Vec<String> {
+    use crate::rules::eval::{Subject, evaluate};
+    use crate::rules::model::SubjectKind;
+    let rules = crate::rules::builtin();
+    let d = crate::verdict::flow(&out.evidence, &|i| i.to_string());
+    let s = Subject {
+        kind: SubjectKind::Flow,
+        label: "flow 1".into(),
+        identity: "tcp 10.0.0.1:80".into(),
+        protocol,
+        app: out.app.as_ref().map(|(a, _)| a.as_str()),
+        verdict: d.verdict,
+        reason: &d.reason,
+        client: None,
+        server: None,
+        evidence: &out.evidence,
+    };
+    let canaries = crate::evidence::canary::CanarySet::default();
+    evaluate(&rules, &s, &canaries)
+        .into_iter()
+        .map(|f| f.check.id.clone())
+        .collect()
+}
+
+#[test]
+fn builtin_checks_fire_on_cleartext_logins_and_doh() {
+    let req = b"GET /private HTTP/1.1\r\nHost: intranet.example\r\n\
+        Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\r\n\r\n";
+    let out = run(&[(Direction::ToServer, req)]);
+    let ids = fired(&out, "http");
+    assert!(ids.contains(&"credential-in-clear".to_string()), "{ids:?}");
+    assert!(ids.contains(&"plaintext-http".to_string()), "{ids:?}");
+    let out = run(&[(Direction::ToServer, GET), (Direction::ToClient, MOVED)]);
+    let ids = fired(&out, "http");
+    assert!(!ids.contains(&"credential-in-clear".to_string()), "{ids:?}");
 }

@@ -642,3 +642,46 @@ fn builtin_checks_fire_on_cleartext_logins_and_doh() {
     let ids = fired(&out, "http");
     assert!(!ids.contains(&"credential-in-clear".to_string()), "{ids:?}");
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// HTTP-shaped noise: fragments of real messages mixed with random bytes.
+    fn noisy() -> impl Strategy<Value = Vec<u8>> {
+        let parts = prop_oneof![
+            Just(GET.to_vec()),
+            Just(MOVED.to_vec()),
+            Just(b"Transfer-Encoding: chunked\r\n".to_vec()),
+            Just(b"Content-Encoding: gzip, br\r\n".to_vec()),
+            Just(b"Content-Length: 5\r\n".to_vec()),
+            Just(b"\r\n".to_vec()),
+            Just(b"5\r\nhello\r\n0\r\n\r\n".to_vec()),
+            Just(WS_101.to_vec()),
+            Just(WS_SERVER.to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..40),
+        ];
+        proptest::collection::vec(parts, 0..12).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn any_bytes_in_any_pieces_never_panic(c in noisy(), s in noisy(), step in 1usize..64) {
+            let mut pieces: Vec<(Direction, &[u8])> = Vec::new();
+            let (mut a, mut b) = (c.chunks(step), s.chunks(step));
+            loop {
+                match (a.next(), b.next()) {
+                    (None, None) => break,
+                    (x, y) => {
+                        if let Some(x) = x { pieces.push((Direction::ToServer, x)); }
+                        if let Some(y) = y { pieces.push((Direction::ToClient, y)); }
+                    }
+                }
+            }
+            let out = run(&pieces);
+            prop_assert!(out.evidence.len() <= 4 * 64);
+        }
+    }
+}

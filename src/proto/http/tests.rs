@@ -229,14 +229,75 @@ fn pipelined_requests_pair_with_head_304_and_100_continue() {
         HTTP/1.1 204 No Content\r\n\r\n";
     let out = run(&[(Direction::ToServer, reqs), (Direction::ToClient, resps)]);
     assert!(anomalies(&out).is_empty(), "{:?}", anomalies(&out));
-    assert_eq!(
-        meta(&out, "http.status"),
-        vec!["200", "304", "100", "201", "204"]
-    );
+    // Four distinct statuses per flow are reported (the fifth, 204, is not).
+    assert_eq!(meta(&out, "http.status"), vec!["200", "304", "100", "201"]);
     assert_eq!(meta(&out, "http.path"), vec!["/a", "/b", "/c", "/d"]);
     let c = content(&out, "http.body");
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].0, "see you later at the cafe, ok?");
+}
+
+#[test]
+fn many_bodies_fold_into_one_classification_per_kind() {
+    let mut reqs = Vec::new();
+    let mut resps = Vec::new();
+    for i in 0..200 {
+        reqs.extend(format!("GET /poll/{i} HTTP/1.1\r\nHost: h\r\n\r\n").bytes());
+        let body = format!("<html><body>page {i} of the archive</body></html>");
+        resps.extend(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .bytes(),
+        );
+    }
+    // The last response carries a message: it must not be crowded out.
+    let json = br#"{"text":"the meeting moved to friday"}"#;
+    reqs.extend(b"GET /msg HTTP/1.1\r\nHost: h\r\n\r\n");
+    resps.extend(
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            json.len()
+        )
+        .bytes(),
+    );
+    resps.extend(json);
+    let out = run(&[(Direction::ToServer, &reqs), (Direction::ToClient, &resps)]);
+    let payloads: Vec<u64> = out
+        .evidence
+        .iter()
+        .filter_map(|e| match e.kind {
+            EvidenceKind::Payload { bytes, .. } => Some(bytes),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(payloads.len(), 1, "{payloads:?}");
+    assert!(payloads[0] > 200 * 40);
+    assert_eq!(content(&out, "http.json.text").len(), 1);
+    assert_eq!(out.omitted, 0);
+}
+
+#[test]
+fn short_or_structured_text_bodies_are_not_messages() {
+    for body in [
+        &b"OK"[..],
+        b"User-agent: *\nDisallow: /private\nAllow: /\n",
+        b"a8f3kd92ZZ01",
+    ] {
+        let mut resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        resp.extend(body);
+        let out = run(&[(Direction::ToServer, GET), (Direction::ToClient, &resp)]);
+        assert!(
+            content(&out, "http.body").is_empty(),
+            "{:?}",
+            String::from_utf8_lossy(body)
+        );
+    }
 }
 
 #[test]

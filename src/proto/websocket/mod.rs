@@ -24,7 +24,9 @@ use crate::codec::compress::{Caps, Decompressor};
 use crate::evidence::Layer;
 use crate::model::Direction;
 use crate::proto::dissector::{Cx, Dissector, Hint, Limits, Stream};
-use crate::proto::http::body::{MESSAGE_KEYS, json_messages, looks_like_message};
+use crate::proto::http::body::{
+    MESSAGE_KEYS, json_messages, looks_like_message, looks_like_protocol,
+};
 use crate::proto::http::seen::Seen;
 use frame::{FrameHeader, MAX_HEADER, op};
 use std::borrow::Cow;
@@ -146,19 +148,27 @@ impl WebSocket {
         self.sides[dir.index()].messages
     }
 
+    /// An anomaly, reported once per code and flow.
+    fn anomaly(&mut self, cx: &mut Cx<'_>, code: &'static str, detail: impl Into<String>) {
+        if self.seen.first("anomaly", code, 32) {
+            cx.anomaly(code, detail.into());
+        }
+    }
+
     fn fail(&mut self, cx: &mut Cx<'_>, dir: Direction, why: impl Into<String>) {
         let side = &mut self.sides[dir.index()];
         side.dead = true;
         side.frame = None;
         side.msg = None;
-        cx.anomaly("websocket-framing", why.into());
+        self.anomaly(cx, "websocket-framing", why.into());
     }
 
     fn start_frame(&mut self, cx: &mut Cx<'_>, dir: Direction, h: FrameHeader) {
         let d = dir.index();
         if h.rsv & 0x3 != 0 && !self.warned_rsv {
             self.warned_rsv = true;
-            cx.anomaly(
+            self.anomaly(
+                cx,
                 "websocket-rsv",
                 "RSV2/RSV3 set: an unknown extension is in use",
             );
@@ -167,11 +177,16 @@ impl WebSocket {
             self.sides[d].control.clear();
         } else if h.opcode == op::CONTINUATION {
             if self.sides[d].msg.is_none() {
-                cx.anomaly("websocket-framing", "continuation frame without a message");
+                self.anomaly(
+                    cx,
+                    "websocket-framing",
+                    "continuation frame without a message",
+                );
             }
         } else {
             if self.sides[d].msg.take().is_some() {
-                cx.anomaly(
+                self.anomaly(
+                    cx,
                     "websocket-framing",
                     "new message before the previous one ended",
                 );
@@ -179,7 +194,8 @@ impl WebSocket {
             let compressed = h.rsv1();
             if compressed && !self.deflate && !self.warned_rsv {
                 self.warned_rsv = true;
-                cx.anomaly(
+                self.anomaly(
+                    cx,
                     "websocket-rsv",
                     "RSV1 set without negotiated permessage-deflate; inflating anyway",
                 );
@@ -242,13 +258,14 @@ impl WebSocket {
                 msg.broken = true;
                 side.inflate_lost = true;
                 side.inflater = None;
-                cx.anomaly("websocket-inflate", e.to_string());
+                self.anomaly(cx, "websocket-inflate", e.to_string());
             }
         } else {
             append(&mut msg.data, &mut msg.overflow, payload);
         }
         if overflowed {
-            cx.anomaly(
+            self.anomaly(
+                cx,
                 "websocket-message-too-large",
                 format!("message longer than {max} bytes; the rest is not inspected"),
             );
@@ -284,7 +301,7 @@ impl WebSocket {
                         msg.broken = true;
                         side.inflate_lost = true;
                         side.inflater = None;
-                        cx.anomaly("websocket-inflate", e.to_string());
+                        self.anomaly(cx, "websocket-inflate", e.to_string());
                     }
                 }
                 if self.no_context[d] {
@@ -325,30 +342,6 @@ fn nest(cx: &mut Cx<'_>, layers: &[Layer], f: &mut dyn FnMut(&mut Cx<'_>)) {
         None => f(cx),
         Some((l, rest)) => cx.with_layer(l.clone(), |cx| nest(cx, rest, f)),
     }
-}
-
-/// Whether text is protocol rather than prose: an HTTP-style start line or
-/// header fields (`Name: value` lines).
-fn looks_like_protocol(msg: &[u8]) -> bool {
-    let mut lines = msg.split(|&b| b == b'\n').take(4);
-    let first = lines.next().unwrap_or_default();
-    if first.windows(6).any(|w| w == b" HTTP/" || w == b"HTTP/1") {
-        return true;
-    }
-    let header = |l: &[u8]| {
-        l.iter().position(|&b| b == b':').is_some_and(|i| {
-            i > 0
-                && l[..i]
-                    .iter()
-                    .all(|c| c.is_ascii_alphanumeric() || *c == b'-')
-        })
-    };
-    msg.split(|&b| b == b'\n')
-        .skip(1)
-        .take(3)
-        .filter(|l| header(l))
-        .count()
-        >= 2
 }
 
 /// A text message: SIP, JSON with message keys, or prose.
@@ -453,7 +446,7 @@ impl Dissector for WebSocket {
             if let Some(msg) = self.sides[d].msg.take()
                 && !msg.data.is_empty()
             {
-                cx.anomaly("websocket-truncated", "the last message was cut short");
+                self.anomaly(cx, "websocket-truncated", "the last message was cut short");
                 self.deliver(cx, dir, msg);
             }
         }

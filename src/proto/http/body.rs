@@ -23,6 +23,35 @@
 //!
 //! Content evidence is only emitted for values that read as human text:
 //! precision over recall.
+//!
+//! HTTP/2 and HTTP/3 use it the same way: one `Body` per stream direction,
+//! made from the decoded `content-encoding` and `content-type` fields, fed
+//! each DATA frame's payload, finished at END_STREAM. A DoH `GET` carries its
+//! query in the path instead ([`doh_query_param`], then [`doh_message`]).
+//!
+//! ```
+//! use plainsight::evidence::canary::CanarySet;
+//! use plainsight::model::{Direction, Transport};
+//! use plainsight::proto::dissector::{Collector, Cx, Env, FlowInfo, PacketRef};
+//! use plainsight::proto::http::body::Body;
+//! use plainsight::rules::apps::AppIndex;
+//! use plainsight::secrets::SecretStore;
+//!
+//! let env = Env::new(CanarySet::default(), SecretStore::default(), AppIndex::default());
+//! let flow = FlowInfo {
+//!     id: 1,
+//!     transport: Transport::Tcp,
+//!     client: "10.0.0.2:50000".parse().unwrap(),
+//!     server: "10.0.0.1:443".parse().unwrap(),
+//! };
+//! let mut out = Collector::default();
+//! let mut cx = Cx::new(&env, &flow, &mut out, PacketRef::default());
+//! let mut body = Body::new(None, Some("application/json"), &env.limits);
+//! body.data(&mut cx, Direction::ToClient, br#"{"text": "see you at "#);
+//! body.data(&mut cx, Direction::ToClient, br#"eight tonight"}"#);
+//! body.finish(&mut cx);
+//! assert!(out.evidence.iter().any(|e| e.kind.tag() == "content"));
+//! ```
 
 use crate::codec::compress::{Caps, CodecError, Coding, Decompressor};
 use crate::evidence::canary::ScanState;

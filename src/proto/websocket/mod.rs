@@ -420,12 +420,16 @@ impl Dissector for WebSocket {
             let n = usize::try_from(h.len - got)
                 .unwrap_or(usize::MAX)
                 .min(rest.len());
-            let mut payload = rest[..n].to_vec();
-            if let Some(key) = h.mask {
-                frame::unmask(&mut payload, key, got);
-            }
+            let chunk = &rest[..n];
             pos += n;
-            self.frame_data(cx, dir, h.is_control(), &payload);
+            match h.mask {
+                Some(key) => {
+                    let mut payload = chunk.to_vec();
+                    frame::unmask(&mut payload, key, got);
+                    self.frame_data(cx, dir, h.is_control(), &payload);
+                }
+                None => self.frame_data(cx, dir, h.is_control(), chunk),
+            }
             let done = got + n as u64 == h.len;
             if done {
                 self.sides[d].frame = None;

@@ -164,8 +164,6 @@ pub fn media_signature(b: &[u8]) -> Option<&'static str> {
         (b"wOF2", 0, "woff2"),
         (b"%PDF-", 0, "pdf"),
         (b"PK\x03\x04", 0, "zip"),
-        (b"\x00\x00\x01\x00", 0, "ico"),
-        (b"BM", 0, "bmp"),
         (b"\x00asm", 0, "wasm"),
     ];
     SIGS.iter()

@@ -25,7 +25,8 @@ measure() {
     local best_t="" best_m=""
     for _ in $(seq "$runs"); do
         local out
-        out=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+        /usr/bin/time -o "$dir/.time" -f "%e %M" "$@" >/dev/null 2>&1 || true
+        out=$(tail -1 "$dir/.time")
         local t=${out% *} m=${out#* }
         if [ -z "$best_t" ] || awk "BEGIN{exit !($t < $best_t)}"; then best_t=$t; fi
         if [ -z "$best_m" ] || [ "$m" -gt "$best_m" ]; then best_m=$m; fi

@@ -43,7 +43,14 @@ pub fn read_file(
     sink: &mut dyn PacketSink,
 ) -> Result<InputSummary, SourceError> {
     if path == Path::new("-") {
-        return read_stream(Box::new(io::stdin().lock()), "standard input", filter, sink);
+        let (ahead, digest) = ReadAhead::spawn(Box::new(io::stdin()));
+        return read_with(
+            Box::new(ahead),
+            Some(digest),
+            "standard input",
+            filter,
+            sink,
+        );
     }
     let name = path.display().to_string();
     // Check the filter before touching the file.
@@ -52,7 +59,8 @@ pub fn read_file(
         path: name.clone(),
         source,
     })?;
-    read_stream(Box::new(file), &name, filter, sink)
+    let (ahead, digest) = ReadAhead::spawn(Box::new(file));
+    read_with(Box::new(ahead), Some(digest), &name, filter, sink)
 }
 
 /// Reads a capture from any byte stream (a pipe, a decompressor); `name`
@@ -63,13 +71,25 @@ pub fn read_stream(
     filter: Option<&str>,
     sink: &mut dyn PacketSink,
 ) -> Result<InputSummary, SourceError> {
+    read_with(src, None, name, filter, sink)
+}
+
+/// Reads with inline hashing, or with the hash computed by a read-ahead thread.
+fn read_with(
+    src: Box<dyn Read + '_>,
+    digest: Option<Digester>,
+    name: &str,
+    filter: Option<&str>,
+    sink: &mut dyn PacketSink,
+) -> Result<InputSummary, SourceError> {
     let filter = filter.map(Filter::new).transpose()?;
     let io_err = |source: io::Error| SourceError::Io {
         path: name.to_string(),
         source,
     };
+    let threaded = digest.is_some();
     let mut reader = Reader {
-        input: Input::new(src),
+        input: Input::new(src, !threaded),
         name: name.to_string(),
         filter,
         sink,
@@ -99,9 +119,114 @@ pub fn read_stream(
         // Hash what follows the damage too, so `sha256` is the file's.
         input.drain().map_err(io_err)?;
     }
-    summary.size = input.total;
-    summary.sha256 = hex(&input.hasher.finalize());
+    match (input.hasher.take(), digest) {
+        (Some(h), _) => {
+            summary.size = input.total;
+            summary.sha256 = hex(&h.finalize());
+        }
+        (None, Some(d)) => {
+            // Close the read side first so a stopped read ends the thread too.
+            drop(input);
+            let (size, sha) = d.finish().map_err(io_err)?;
+            summary.size = size;
+            summary.sha256 = hex(&sha);
+        }
+        (None, None) => {}
+    }
     Ok(summary)
+}
+
+/// Chunk size of the read-ahead thread.
+const AHEAD_CHUNK: usize = 1 << 20;
+/// Chunks in flight between the read-ahead thread and the parser.
+const AHEAD_DEPTH: usize = 4;
+
+/// Reads ahead on a thread that also hashes, so file I/O and SHA-256 overlap
+/// with dissection on another core (hashing is a quarter of a replay's work).
+struct ReadAhead {
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+/// The hashing side of a [`ReadAhead`]: yields (bytes read, SHA-256).
+struct Digester(std::thread::JoinHandle<io::Result<(u64, [u8; 32])>>);
+
+impl Digester {
+    fn finish(self) -> io::Result<(u64, [u8; 32])> {
+        self.0
+            .join()
+            .map_err(|_| io::Error::other("read-ahead thread panicked"))?
+    }
+}
+
+impl ReadAhead {
+    fn spawn(mut src: Box<dyn Read + Send>) -> (ReadAhead, Digester) {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(AHEAD_DEPTH);
+        let handle = std::thread::spawn(move || {
+            let mut hasher = Sha256::new();
+            let mut total = 0u64;
+            loop {
+                let mut buf = vec![0u8; AHEAD_CHUNK];
+                let mut n = 0;
+                let mut eof = false;
+                while n < buf.len() {
+                    match src.read(&mut buf[n..]) {
+                        Ok(0) => {
+                            eof = true;
+                            break;
+                        }
+                        Ok(k) => n += k,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            let kind = e.kind();
+                            let msg = e.to_string();
+                            let _ = tx.send(Err(e));
+                            return Err(io::Error::new(kind, msg));
+                        }
+                    }
+                }
+                buf.truncate(n);
+                hasher.update(&buf);
+                total += n as u64;
+                if n > 0 && tx.send(Ok(buf)).is_err() {
+                    // The parser stopped early: hash what was read.
+                    break;
+                }
+                if eof {
+                    break;
+                }
+            }
+            Ok((total, hasher.finalize().into()))
+        });
+        (
+            ReadAhead {
+                rx,
+                cur: Vec::new(),
+                pos: 0,
+            },
+            Digester(handle),
+        )
+    }
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.cur.len() {
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.cur = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.cur.len() - self.pos);
+        out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 enum Failure {
@@ -132,11 +257,12 @@ struct Input<'r> {
     pos: u64,
     /// Bytes read so far.
     total: u64,
-    hasher: Sha256,
+    /// Inline hashing; `None` when a read-ahead thread hashes.
+    hasher: Option<Sha256>,
 }
 
 impl<'r> Input<'r> {
-    fn new(src: Box<dyn Read + 'r>) -> Input<'r> {
+    fn new(src: Box<dyn Read + 'r>, hash: bool) -> Input<'r> {
         Input {
             src,
             buf: vec![0; BUFFER],
@@ -145,7 +271,7 @@ impl<'r> Input<'r> {
             eof: false,
             pos: 0,
             total: 0,
-            hasher: Sha256::new(),
+            hasher: hash.then(Sha256::new),
         }
     }
 
@@ -178,7 +304,9 @@ impl<'r> Input<'r> {
                     return Ok(false);
                 }
                 Ok(k) => {
-                    self.hasher.update(&self.buf[self.end..self.end + k]);
+                    if let Some(h) = &mut self.hasher {
+                        h.update(&self.buf[self.end..self.end + k]);
+                    }
                     self.end += k;
                     self.total += k as u64;
                 }

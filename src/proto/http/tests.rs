@@ -387,6 +387,28 @@ fn websocket_upgrade_from_the_corpus() {
 }
 
 #[test]
+fn text_messages_are_not_probed_without_a_subprotocol() {
+    // Kaazing's gateway (zeek http/websocket.pcap) repeats an HTTP handshake
+    // inside the WebSocket; the flow stays a WebSocket flow.
+    let inner = b"GET /echo HTTP/1.1\r\nHost: sandbox.kaazing.net\r\n\r\n";
+    let key = [0xf0, 0x12, 0x0e, 0x1c];
+    let mut frame = vec![0x81, 0x80 | inner.len() as u8];
+    frame.extend(key);
+    frame.extend(inner.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    let out = run(&[
+        (Direction::ToServer, WS_REQUEST),
+        (Direction::ToClient, WS_101),
+        (Direction::ToClient, b"\x82\x04\xef\x83\xbfN"),
+        (Direction::ToServer, &frame),
+        (Direction::ToClient, WS_SERVER),
+    ]);
+    assert_eq!(out.layer_names, vec!["http", "websocket"]);
+    assert!(anomalies(&out).is_empty(), "{:?}", anomalies(&out));
+    assert_eq!(meta(&out, "http.method"), vec!["GET"]);
+    assert_eq!(content(&out, "websocket.text").len(), 1);
+}
+
+#[test]
 fn refused_upgrade_keeps_reading_http() {
     let out = run(&[
         (Direction::ToServer, WS_REQUEST),

@@ -9,19 +9,23 @@
 //! per direction that keeps its window across messages unless
 //! `*_no_context_takeover` was negotiated.
 //!
-//! Every message goes to an inner [`Stream`] at layer `ws-message` (hinted by
-//! the subprotocol), so MQTT, XMPP or protobuf over WebSocket are probed by
-//! their own dissectors and canaries are searched in the unmasked bytes. Text
-//! messages are also judged here, whatever the inner stream made of them:
-//! SIP (RFC 7118) `MESSAGE` bodies as `sip.message`, JSON message keys as
-//! `websocket.json.<key>`, and other prose as `websocket.text` (text that
-//! looks like protocol headers is left out).
+//! Binary messages go to an inner [`Stream`] at layer `ws-message` (hinted by
+//! the subprotocol), so MQTT or protobuf over WebSocket are probed by their
+//! own dissectors and canaries are searched in the unmasked bytes; text
+//! messages join them when the subprotocol names a dissector (`xmpp`, `sip`,
+//! `mqtt`), and are otherwise scanned and classified at the same layer here.
+//! Text messages are also judged here: SIP (RFC 7118) `MESSAGE` bodies as
+//! `sip.message`, JSON message keys as `websocket.json.<key>`, and other
+//! prose as `websocket.text` (text that looks like protocol headers is left
+//! out).
 
 pub mod frame;
 pub mod sip;
 
 use crate::codec::compress::{Caps, Decompressor};
-use crate::evidence::Layer;
+use crate::evidence::canary::ScanState;
+use crate::evidence::content::TextStats;
+use crate::evidence::{EvidenceKind, Layer};
 use crate::model::Direction;
 use crate::proto::dissector::{Cx, Dissector, Hint, Limits, Stream};
 use crate::proto::http::body::{
@@ -92,6 +96,13 @@ struct Side {
     messages: u64,
 }
 
+/// Canary scan and classification of one direction's text messages.
+#[derive(Default)]
+struct TextSide {
+    scan: ScanState,
+    stats: TextStats,
+}
+
 /// The WebSocket dissector for one upgraded connection.
 pub struct WebSocket {
     sides: [Side; 2],
@@ -99,7 +110,12 @@ pub struct WebSocket {
     /// is reset after each message.
     deflate: bool,
     no_context: [bool; 2],
+    /// Binary messages (and text ones when the subprotocol names a dissector).
     inner: Stream,
+    /// The subprotocol's dissector, if any.
+    hint: Option<&'static str>,
+    /// Text messages no dissector was announced for: scanned and classified here.
+    text: [TextSide; 2],
     seen: Seen,
     max_message: usize,
     caps: Caps,
@@ -136,6 +152,8 @@ impl WebSocket {
             deflate,
             no_context,
             inner: Stream::new(Layer::plain("ws-message"), Hint { protocol: hint }),
+            hint,
+            text: Default::default(),
             seen: Seen::default(),
             max_message: limits.max_message,
             caps: Caps::new(limits.max_decompressed as u64),
@@ -325,10 +343,22 @@ impl WebSocket {
         if msg.compressed {
             layers.push(Layer::plain("deflate"));
         }
+        // Text goes to the inner stream only when the subprotocol announced a
+        // dissector (XMPP, SIP, MQTT): otherwise probing would mistake text
+        // such as Kaazing's embedded HTTP handshake for the flow's protocol.
+        let probe = msg.opcode != op::TEXT || self.hint.is_some();
         let inner = &mut self.inner;
+        let text = &mut self.text[dir.index()];
         let seen = &mut self.seen;
         nest(cx, &layers, &mut |cx| {
-            inner.data(cx, dir, &msg.data);
+            if probe {
+                inner.data(cx, dir, &msg.data);
+            } else {
+                text.stats.feed(&msg.data);
+                cx.with_layer(Layer::plain("ws-message"), |cx| {
+                    cx.scan(&mut text.scan, dir, &msg.data)
+                });
+            }
             if msg.opcode == op::TEXT {
                 report_text(cx, seen, dir, &msg.data);
             }
@@ -455,6 +485,24 @@ impl Dissector for WebSocket {
             }
         }
         self.inner.finish(cx);
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            let t = &self.text[dir.index()];
+            if let Some(s) = t.stats.summary() {
+                let bytes = t.stats.total();
+                cx.with_layer(Layer::plain("ws-message"), |cx| {
+                    cx.emit(
+                        EvidenceKind::Payload {
+                            class: s.class,
+                            bytes,
+                            entropy: s.entropy,
+                            printable: s.printable,
+                        },
+                        Some(dir),
+                        None,
+                    )
+                });
+            }
+        }
     }
 }
 

@@ -530,10 +530,9 @@ impl Stream {
     }
 
     fn replay_rest(&mut self, cx: &mut Cx<'_>, dir: Direction, rest: &[u8]) {
+        // The statistics counted these bytes when they arrived.
         if let State::Dissecting(dis) = &mut self.state {
             dis.on_data(cx, dir, rest);
-        } else {
-            self.stats[dir.index()].feed(rest);
         }
     }
 

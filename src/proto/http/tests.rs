@@ -142,6 +142,26 @@ fn corpus_get_and_redirect() {
 }
 
 #[test]
+fn a_body_longer_than_the_probe_buffer_is_counted_once() {
+    let body = "all work and no play makes jack a dull boy\n".repeat(200);
+    let resp = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes();
+    let out = run(&[(Direction::ToServer, GET), (Direction::ToClient, &resp)]);
+    let bytes: Vec<u64> = out
+        .evidence
+        .iter()
+        .filter_map(|e| match e.kind {
+            EvidenceKind::Payload { bytes, .. } => Some(bytes),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bytes, vec![body.len() as u64]);
+}
+
+#[test]
 fn pieces_of_any_size_give_the_same_result() {
     let mut all = GET.to_vec();
     all.extend(GET);

@@ -167,6 +167,7 @@ pub fn flow(evidence: &[Evidence], canary_name: &dyn Fn(u32) -> String) -> Decis
     // Rows 7-9: unclaimed payload, no encryption recognised.
     let payload: Vec<(PayloadClass, &Evidence)> = evidence
         .iter()
+        .filter(|e| !e.keyed())
         .filter_map(|e| match &e.kind {
             EvidenceKind::Payload { class, .. } => Some((*class, e)),
             _ => None,

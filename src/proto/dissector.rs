@@ -109,6 +109,10 @@ pub struct Env {
     pub secrets: SecretStore,
     pub apps: AppIndex,
     pub limits: Limits,
+    /// State the TLS/DTLS dissectors share across flows: TLS 1.2 session ids and
+    /// tickets mapped to master secrets (resumption), and the run-wide budget
+    /// for ciphertext kept while waiting for keys.
+    pub tls: crate::proto::tls::session::Shared,
 }
 
 impl Env {
@@ -118,6 +122,7 @@ impl Env {
             secrets,
             apps,
             limits: Limits::default(),
+            tls: Default::default(),
         }
     }
 }

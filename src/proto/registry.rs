@@ -123,6 +123,16 @@ static PROBES: &[Probe] = &[
         probe: crate::proto::rtc::probe_sdp,
         make: crate::proto::rtc::make_sdp,
     },
+    Probe {
+        name: "tls",
+        probe: crate::proto::tls::probe,
+        make: crate::proto::tls::make,
+    },
+    Probe {
+        name: "dtls",
+        probe: crate::proto::dtls::probe,
+        make: crate::proto::dtls::make,
+    },
 ];
 
 /// Picks a dissector for a stream. Returns `None` while more bytes could change

@@ -31,7 +31,7 @@ use crate::rules::load::{RuleError, position};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 /// The key that applies to every app.
@@ -289,8 +289,8 @@ pub fn new_findings<'r>(report: &'r Report, baseline: &HashSet<String>) -> Vec<&
 }
 
 /// Checks every expectation against a report; violations in a stable order
-/// (config key order, then wire, storage, overall, retained, max_severity,
-/// forbid).
+/// (apps missing from the inputs first, then scorecard order, and per app
+/// wire, storage, overall, retained, max_severity, forbid).
 pub fn evaluate(cfg: &Config, report: &Report, baseline: &HashSet<String>) -> Vec<Violation> {
     let index = crate::report::apps::subject_index(&report.apps);
     let findings = new_findings(report, baseline);
@@ -435,7 +435,18 @@ pub fn run(a: crate::cli::CheckArgs, ui: crate::run::Ui) -> anyhow::Result<crate
     use crate::run::{self as r, Outcome};
     let p = crate::audit::prepare(&a.audit, ui)?;
     let default = Path::new("plainsight.toml");
-    let config = match &a.config {
+    let found = &p.bundle.expectations;
+    if a.config.is_none() && found.len() > 1 {
+        anyhow::bail!(
+            "several expectation files in the inputs ({}): choose one with --config",
+            found
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let config = match a.config.as_deref().or(found.first().map(PathBuf::as_path)) {
         Some(path) => Some(load(path, &p.rules).map_err(|e| r::rule_errors(&e))?),
         None if default.is_file() => Some(load(default, &p.rules).map_err(|e| r::rule_errors(&e))?),
         None if a.audit.report.fail_on.is_some() || a.baseline.is_some() => None,

@@ -387,7 +387,7 @@ pub struct AuditArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The expectations file [default: plainsight.toml when it exists].
+    /// The expectations file [default: the one among the inputs, else ./plainsight.toml].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 

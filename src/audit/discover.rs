@@ -3,7 +3,8 @@
 //! An audit bundle is any mix of files and folders. Each file is recognised
 //! by its bytes, never by its name: pcap/pcapng magic → a capture to
 //! replay; NSS key-log lines → session keys; TOML with `[[canary]]` →
-//! canaries; TOML with `[app]`, `[[check]]` or `[[store]]` → rules; anything
+//! canaries; TOML with `[app]`, `[[check]]` or `[[store]]` → rules; TOML
+//! with `[expect…]` → expectations (used by `check`, skipped by `audit`); anything
 //! else (SQLite, SQLCipher, WAL and journal files, backups, preference and
 //! log files) → app data for the storage scan, which identifies it further.
 
@@ -18,6 +19,7 @@ pub enum Role {
     KeyLog,
     Canaries,
     Rules,
+    Expectations,
     Data,
 }
 
@@ -28,6 +30,7 @@ impl Role {
             Role::KeyLog => "key log",
             Role::Canaries => "canaries",
             Role::Rules => "rules",
+            Role::Expectations => "expectations",
             Role::Data => "app data",
         }
     }
@@ -40,6 +43,7 @@ pub struct Bundle {
     pub keylogs: Vec<PathBuf>,
     pub canaries: Vec<PathBuf>,
     pub rules: Vec<PathBuf>,
+    pub expectations: Vec<PathBuf>,
     pub data: Vec<PathBuf>,
     /// Problems met while walking (`path, message`).
     pub warnings: Vec<(String, String)>,
@@ -52,6 +56,7 @@ impl Bundle {
             Role::KeyLog => self.keylogs.push(path),
             Role::Canaries => self.canaries.push(path),
             Role::Rules => self.rules.push(path),
+            Role::Expectations => self.expectations.push(path),
             Role::Data => self.data.push(path),
         }
     }
@@ -61,6 +66,7 @@ impl Bundle {
             && self.keylogs.is_empty()
             && self.canaries.is_empty()
             && self.rules.is_empty()
+            && self.expectations.is_empty()
             && self.data.is_empty()
     }
 }
@@ -176,7 +182,8 @@ pub fn is_keylog(text: &str, partial: bool) -> bool {
     entries > 0
 }
 
-/// `[[canary]]` → canaries; `[app]`, `[[check]]`, `[[store]]` → rules.
+/// `[[canary]]` → canaries; `[app]`, `[[check]]`, `[[store]]` → rules;
+/// `[expect.*]` → expectations.
 fn toml_role(text: &str) -> Option<Role> {
     let t: toml::Table = toml::from_str(text).ok()?;
     if t.get("canary").is_some_and(|c| c.is_array()) {
@@ -187,6 +194,9 @@ fn toml_role(text: &str) -> Option<Role> {
         || t.get("store").is_some_and(|s| s.is_array())
     {
         return Some(Role::Rules);
+    }
+    if t.get("expect").is_some_and(|e| e.is_table()) {
+        return Some(Role::Expectations);
     }
     None
 }
@@ -225,6 +235,10 @@ mod tests {
         assert_eq!(
             role_of("a.toml", b"[app]\nid = \"x\"\nname = \"X\"\n"),
             Role::Rules
+        );
+        assert_eq!(
+            role_of("ci.toml", b"[expect.parley]\nwire = \"sealed\"\n"),
+            Role::Expectations
         );
         assert_eq!(role_of("app.log", b"just a log line\n"), Role::Data);
         assert_eq!(role_of("c.toml", b"[other]\nx = 1\n"), Role::Data);

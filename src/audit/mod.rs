@@ -78,6 +78,7 @@ fn bundle_roles(b: &Bundle) -> Vec<(&Path, Role)> {
         (&b.keylogs, Role::KeyLog),
         (&b.canaries, Role::Canaries),
         (&b.rules, Role::Rules),
+        (&b.expectations, Role::Expectations),
         (&b.data, Role::Data),
     ] {
         v.extend(list.iter().map(|p| (p.as_path(), role)));

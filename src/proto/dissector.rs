@@ -535,10 +535,9 @@ impl Stream {
     }
 
     fn replay_rest(&mut self, cx: &mut Cx<'_>, dir: Direction, rest: &[u8]) {
+        // `rest` was already fed to the stats while probing.
         if let State::Dissecting(dis) = &mut self.state {
             dis.on_data(cx, dir, rest);
-        } else {
-            self.stats[dir.index()].feed(rest);
         }
     }
 

@@ -133,6 +133,36 @@ static PROBES: &[Probe] = &[
         probe: crate::proto::dtls::probe,
         make: crate::proto::dtls::make,
     },
+    Probe {
+        name: "mqtt",
+        probe: crate::proto::mqtt::probe,
+        make: crate::proto::mqtt::make,
+    },
+    Probe {
+        name: "xmpp",
+        probe: crate::proto::xmpp::probe,
+        make: crate::proto::xmpp::make,
+    },
+    Probe {
+        name: "irc",
+        probe: crate::proto::irc::probe,
+        make: crate::proto::irc::make,
+    },
+    Probe {
+        name: "smtp",
+        probe: crate::proto::mail::smtp::probe,
+        make: crate::proto::mail::smtp::make,
+    },
+    Probe {
+        name: "imap",
+        probe: crate::proto::mail::imap::probe,
+        make: crate::proto::mail::imap::make,
+    },
+    Probe {
+        name: "pop3",
+        probe: crate::proto::mail::pop3::probe,
+        make: crate::proto::mail::pop3::make,
+    },
 ];
 
 /// Picks a dissector for a stream. Returns `None` while more bytes could change

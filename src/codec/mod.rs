@@ -1,5 +1,6 @@
 //! Content codecs: decompression with caps, text encodings, protobuf/Thrift walkers.
 
+pub mod compress;
 pub mod entities;
 pub mod escape;
 pub mod protobuf;

@@ -72,7 +72,18 @@ pub fn probes() -> &'static [Probe] {
     PROBES
 }
 
-static PROBES: &[Probe] = &[];
+static PROBES: &[Probe] = &[
+    Probe {
+        name: "http2",
+        probe: crate::proto::http2::probe,
+        make: crate::proto::http2::make,
+    },
+    Probe {
+        name: "quic",
+        probe: crate::proto::quic::probe,
+        make: crate::proto::quic::make,
+    },
+];
 
 /// Picks a dissector for a stream. Returns `None` while more bytes could change
 /// the decision and `force` is false.

@@ -376,4 +376,4 @@ impl Dissector for Http2Dissector {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

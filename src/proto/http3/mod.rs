@@ -8,8 +8,9 @@
 pub mod qpack;
 
 use crate::evidence::Layer;
+use crate::evidence::canary::ScanState;
 use crate::model::Direction;
-use crate::proto::dissector::Cx;
+use crate::proto::dissector::{Cx, Hint, Stream};
 use crate::proto::http2::exchange::{Exchange, Seen};
 use crate::proto::http2::hpack::HpackError;
 use crate::proto::quic::varint;
@@ -53,8 +54,11 @@ enum Kind {
     Control,
     Push,
     Encoder,
-    /// QPACK decoder stream, GREASE and unknown stream types: read and dropped.
+    /// QPACK decoder stream and GREASE streams: only scanned for canaries.
     Ignored,
+    /// Unknown stream types (extensions such as WebTransport): an inner
+    /// stream probed and classified like any other.
+    Extension,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +83,9 @@ struct Half {
     kind: Kind,
     state: State,
     buf: Vec<u8>,
+    /// Canary scan of bytes that are skipped (unknown frames, ignored streams).
+    scan: ScanState,
+    inner: Option<Stream>,
 }
 
 struct Blocked {
@@ -141,6 +148,11 @@ impl Session {
             for (_, mut x) in std::mem::take(&mut self.exchanges) {
                 x.finish(cx);
             }
+            for h in self.halves.values_mut() {
+                if let Some(s) = &mut h.inner {
+                    s.finish(cx);
+                }
+            }
             if !self.blocked.is_empty() {
                 let n = self.blocked.len();
                 cx.anomaly(
@@ -169,15 +181,16 @@ impl Session {
                 kind: if uni { Kind::Ignored } else { Kind::Request },
                 state: if uni { State::Type } else { State::FrameHeader },
                 buf: Vec::new(),
+                scan: ScanState::default(),
+                inner: None,
             }
         });
         while !data.is_empty() {
             match half.state {
                 State::Type | State::PushId => {
-                    let Some((v, used)) = take_varint(&mut half.buf, &mut data) else {
+                    let Some((v, _)) = take_varint(&mut half.buf, &mut data) else {
                         break;
                     };
-                    let _ = used;
                     if half.state == State::PushId {
                         half.state = State::FrameHeader;
                         continue;
@@ -187,7 +200,8 @@ impl Session {
                         stream_type::PUSH => (Kind::Push, State::PushId),
                         stream_type::QPACK_ENCODER => (Kind::Encoder, State::FrameHeader),
                         stream_type::QPACK_DECODER => (Kind::Ignored, State::Skip(u64::MAX)),
-                        _ => (Kind::Ignored, State::Skip(u64::MAX)),
+                        t if is_grease(t) => (Kind::Ignored, State::Skip(u64::MAX)),
+                        _ => (Kind::Extension, State::Skip(u64::MAX)),
                     };
                     half.kind = kind;
                     half.state = next;
@@ -224,10 +238,11 @@ impl Session {
                     half.state = self.frame_start(cx, half.kind, t, len);
                 }
                 State::Data(left) => {
-                    let n = (left as usize).min(data.len());
-                    if let Some(x) = self.exchanges.get_mut(&id) {
-                        x.data(cx, dir, &data[..n]);
-                    }
+                    let n = (left.min(data.len() as u64)) as usize;
+                    self.exchanges
+                        .entry(id)
+                        .or_insert_with(|| Exchange::new("http3-body"))
+                        .data(cx, dir, &data[..n]);
                     data = &data[n..];
                     half.state = if left == n as u64 {
                         State::FrameHeader
@@ -237,6 +252,15 @@ impl Session {
                 }
                 State::Skip(left) => {
                     let n = (left.min(data.len() as u64)) as usize;
+                    if half.kind == Kind::Extension {
+                        half.inner
+                            .get_or_insert_with(|| {
+                                Stream::new(Layer::plain("http3-stream"), Hint::default())
+                            })
+                            .data(cx, dir, &data[..n]);
+                    } else {
+                        cx.scan(&mut half.scan, dir, &data[..n]);
+                    }
                     data = &data[n..];
                     half.state = if left == n as u64 {
                         State::FrameHeader

@@ -353,7 +353,10 @@ impl QuicDissector {
     }
 
     fn datagram(&mut self, cx: &mut Cx<'_>, dir: Direction, data: &[u8]) {
-        if self.version.is_none() && !self.gquic && gquic::is_legacy_client_hello(data) {
+        if self.version.is_none()
+            && !self.gquic
+            && (gquic::is_legacy_client_hello(data) || gquic::is_legacy_packet(data))
+        {
             self.gquic = true;
             self.name = "gquic";
             cx.set_protocol("gquic");
@@ -494,7 +497,9 @@ impl QuicDissector {
             if !self.cids_reported {
                 self.cids_reported = true;
                 self.meta_once(cx, "quic.dcid", header::hex(h.dcid));
-                self.meta_once(cx, "quic.scid", header::hex(h.scid));
+                if !h.scid.is_empty() {
+                    self.meta_once(cx, "quic.scid", header::hex(h.scid));
+                }
             }
         }
     }

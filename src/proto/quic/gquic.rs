@@ -65,6 +65,14 @@ pub fn is_legacy_client_hello(b: &[u8]) -> bool {
     }
 }
 
+/// True for a legacy gQUIC packet without a version (a connection whose
+/// CHLO was not captured): the fixed bit of IETF QUIC is clear and an 8-byte
+/// connection ID is announced.
+pub fn is_legacy_packet(b: &[u8]) -> bool {
+    b.first().is_some_and(|f| f & 0xc0 == 0 && f & 0x08 != 0)
+        && public_header(b).is_some_and(|h| h.cid.is_some() && b.len() >= h.len + 12)
+}
+
 /// Tags of interest from a `CHLO` handshake message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Chlo {
@@ -196,6 +204,10 @@ mod tests {
     fn rejects_non_gquic() {
         assert!(!is_legacy_client_hello(&[0xc3, 0, 0, 0, 1]));
         assert!(!is_legacy_client_hello(b"\x0d12345678T050\x01"));
+        // No version, 8-byte CID, fixed bit clear: a gQUIC data packet.
+        let data = [&[0x0c][..], &[7; 8], &[1], &[0xee; 20]].concat();
+        assert!(is_legacy_packet(&data) && !is_legacy_client_hello(&data));
+        assert!(!is_legacy_packet(&[0x4c; 40]));
         assert!(parse_chlo(b"CHLO\xff\xff\0\0").is_none());
     }
 }

@@ -51,7 +51,8 @@ pub fn classify_datagram(d: &[u8], quic_port: bool) -> Confidence {
         return Confidence::Certain;
     }
     if first & 0x80 == 0 {
-        return if first & 0x40 != 0 && quic_port && d.len() >= 21 {
+        let short = first & 0x40 != 0 && d.len() >= 21;
+        return if quic_port && (short || gquic::is_legacy_packet(d)) {
             Confidence::Port
         } else {
             Confidence::No
@@ -93,7 +94,8 @@ pub fn classify_datagram(d: &[u8], quic_port: bool) -> Confidence {
             }
         }
         Ok(Packet::Retry { .. }) if v.is_known() => Confidence::Likely,
-        _ if v.is_known() && quic_port => Confidence::Port,
+        // Cut short by the capture's snap length, on a QUIC port.
+        Err(header::HeaderError::Truncated) if v.is_known() && quic_port => Confidence::Port,
         _ => Confidence::No,
     }
 }

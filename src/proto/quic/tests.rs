@@ -1,1 +1,780 @@
+//! Whole-connection tests: real packets built with the same key schedule a
+//! QUIC stack uses (Initial salts, TLS secrets in a key log), fed through a
+//! `udp` stream as the engine does.
+
 use super::*;
+use crate::evidence::canary::{Canary, CanarySet};
+use crate::evidence::provenance::KeySource;
+use crate::evidence::{CryptoState, Evidence, EvidenceKind, Layer};
+use crate::model::{Direction, Verdict};
+use crate::proto::dissector::{Collector, Cx, FlowInfo, Hint, PacketRef, Stream};
+use crate::rules::apps::AppIndex;
+use crate::secrets::SecretStore;
+use protect::{DirKeys, Suite};
+use varint::encode as venc;
+
+const CANARY: &str = "PLAINSIGHT-CANARY-7f3a";
+const RANDOM: [u8; 32] = [0x42; 32];
+
+fn env(keylog: Option<&str>) -> Env {
+    let mut secrets = SecretStore::default();
+    if let Some(k) = keylog {
+        assert!(
+            secrets
+                .add_keylog(k.as_bytes(), KeySource::KeyLog)
+                .is_empty()
+        );
+    }
+    let canaries = CanarySet::new(vec![Canary {
+        text: CANARY.into(),
+        label: None,
+        created: None,
+    }])
+    .unwrap();
+    Env::new(canaries, secrets, AppIndex::new(&[]))
+}
+
+fn flow() -> FlowInfo {
+    FlowInfo {
+        id: 7,
+        transport: Transport::Udp,
+        client: "192.0.2.1:50000".parse().unwrap(),
+        server: "198.51.100.7:443".parse().unwrap(),
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+// ---- TLS messages -------------------------------------------------------
+
+fn ext(kind: u16, data: &[u8]) -> Vec<u8> {
+    let mut e = kind.to_be_bytes().to_vec();
+    e.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    e.extend_from_slice(data);
+    e
+}
+
+fn alpn_ext(protos: &[&str]) -> Vec<u8> {
+    let mut list = Vec::new();
+    for p in protos {
+        list.push(p.len() as u8);
+        list.extend_from_slice(p.as_bytes());
+    }
+    let mut d = (list.len() as u16).to_be_bytes().to_vec();
+    d.extend_from_slice(&list);
+    ext(0x10, &d)
+}
+
+fn handshake_msg(t: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![t];
+    m.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    m.extend_from_slice(body);
+    m
+}
+
+/// A ClientHello with SNI and ALPN; `pad` adds a padding extension to make it span packets.
+fn client_hello(sni: &str, alpn: &[&str], pad: usize) -> Vec<u8> {
+    let mut b = vec![0x03, 0x03];
+    b.extend_from_slice(&RANDOM);
+    b.push(0);
+    b.extend_from_slice(&[0x00, 0x02, 0x13, 0x01, 0x01, 0x00]);
+    let mut exts = Vec::new();
+    let mut sn = ((sni.len() + 3) as u16).to_be_bytes().to_vec();
+    sn.push(0);
+    sn.extend_from_slice(&(sni.len() as u16).to_be_bytes());
+    sn.extend_from_slice(sni.as_bytes());
+    exts.extend(ext(0x0000, &sn));
+    exts.extend(alpn_ext(alpn));
+    exts.extend(ext(0x002b, &[0x02, 0x03, 0x04]));
+    exts.extend(ext(0x0039, &[0x04, 0x04, 0x80, 0x10, 0x00, 0x00]));
+    if pad > 0 {
+        exts.extend(ext(0x0015, &vec![0; pad]));
+    }
+    b.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+    b.extend_from_slice(&exts);
+    handshake_msg(1, &b)
+}
+
+fn server_hello(suite: u16) -> Vec<u8> {
+    let mut b = vec![0x03, 0x03];
+    b.extend_from_slice(&[0x24; 32]);
+    b.push(0);
+    b.extend_from_slice(&suite.to_be_bytes());
+    b.push(0);
+    let exts = ext(0x002b, &[0x03, 0x04]);
+    b.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+    b.extend_from_slice(&exts);
+    handshake_msg(2, &b)
+}
+
+fn encrypted_extensions(alpn: &str) -> Vec<u8> {
+    let exts = alpn_ext(&[alpn]);
+    let mut b = (exts.len() as u16).to_be_bytes().to_vec();
+    b.extend_from_slice(&exts);
+    handshake_msg(8, &b)
+}
+
+// ---- QUIC frames and packets ------------------------------------------------
+
+fn crypto_frame(off: u64, data: &[u8]) -> Vec<u8> {
+    let mut f = vec![0x06];
+    venc(off, &mut f);
+    venc(data.len() as u64, &mut f);
+    f.extend_from_slice(data);
+    f
+}
+
+fn stream_frame(id: u64, off: u64, data: &[u8], fin: bool) -> Vec<u8> {
+    let mut f = vec![0x0e | u8::from(fin)];
+    venc(id, &mut f);
+    venc(off, &mut f);
+    venc(data.len() as u64, &mut f);
+    f.extend_from_slice(data);
+    f
+}
+
+/// Protection state of a simulated connection.
+struct Conn {
+    version: Version,
+    dcid: Vec<u8>,
+    client_cid: Vec<u8>,
+    server_cid: Vec<u8>,
+    initial: (DirKeys, DirKeys),
+    suite: Suite,
+    secrets: [[u8; 32]; 4],
+    pn: [u64; 2],
+}
+
+const CHTS: usize = 0;
+const SHTS: usize = 1;
+const CATS: usize = 2;
+const SATS: usize = 3;
+
+impl Conn {
+    fn new(version: Version) -> Conn {
+        let dcid = vec![0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08];
+        let salt = version.initial_salts()[0];
+        Conn {
+            version,
+            initial: protect::initial_keys(salt, &dcid, &version.labels()).unwrap(),
+            dcid,
+            client_cid: vec![0xc1, 0xc2, 0xc3, 0xc4],
+            server_cid: vec![0x5e, 0x5e, 0x5e, 0x5e, 0x5e],
+            suite: protect::suite(0x1301).unwrap(),
+            secrets: [[0x11; 32], [0x22; 32], [0x33; 32], [0x44; 32]],
+            pn: [0, 0],
+        }
+    }
+
+    fn keylog(&self) -> String {
+        let r = hex(&RANDOM);
+        let names = [
+            "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+            "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+            "CLIENT_TRAFFIC_SECRET_0",
+            "SERVER_TRAFFIC_SECRET_0",
+        ];
+        names
+            .iter()
+            .zip(&self.secrets)
+            .map(|(n, s)| format!("{n} {r} {}\n", hex(s)))
+            .collect()
+    }
+
+    fn keys(&self, secret: usize) -> DirKeys {
+        DirKeys::derive(self.suite, &self.secrets[secret], &self.version.labels()).unwrap()
+    }
+
+    fn next_pn(&mut self, dir: Direction) -> u64 {
+        let p = self.pn[dir.index()];
+        self.pn[dir.index()] += 1;
+        p
+    }
+
+    /// A long-header packet of `kind` with a 2-byte packet number.
+    fn long(
+        &mut self,
+        dir: Direction,
+        kind: LongType,
+        payload: &[u8],
+        dcid: Option<&[u8]>,
+    ) -> Vec<u8> {
+        let bits: u8 = match (self.version, kind) {
+            (Version::V2, LongType::Initial) => 1,
+            (Version::V2, LongType::ZeroRtt) => 2,
+            (Version::V2, LongType::Handshake) => 3,
+            (_, LongType::Initial) => 0,
+            (_, LongType::ZeroRtt) => 1,
+            _ => 2,
+        };
+        let raw: u32 = match self.version {
+            Version::V1 => 1,
+            Version::V2 => 0x6b33_43cf,
+            Version::Draft(n) => 0xff00_0000 | u32::from(n),
+            _ => unreachable!(),
+        };
+        let (d, s) = match dir {
+            Direction::ToServer => (dcid.unwrap_or(&self.dcid).to_vec(), self.client_cid.clone()),
+            Direction::ToClient => (self.client_cid.clone(), self.server_cid.clone()),
+        };
+        let pn = self.next_pn(dir);
+        let mut h = vec![0xc0 | (bits << 4) | 0x01];
+        h.extend_from_slice(&raw.to_be_bytes());
+        h.push(d.len() as u8);
+        h.extend_from_slice(&d);
+        h.push(s.len() as u8);
+        h.extend_from_slice(&s);
+        if kind == LongType::Initial {
+            h.push(0);
+        }
+        let len = 2 + payload.len() + 16;
+        h.extend_from_slice(&((len as u16) | 0x4000).to_be_bytes());
+        h.extend_from_slice(&(pn as u16).to_be_bytes());
+        let keys = match (kind, dir) {
+            (LongType::Initial, Direction::ToServer) => &self.initial.0,
+            (LongType::Initial, Direction::ToClient) => &self.initial.1,
+            (_, Direction::ToServer) => &self.keys(CHTS),
+            (_, Direction::ToClient) => &self.keys(SHTS),
+        };
+        protect::seal(keys, &h, pn, payload).unwrap()
+    }
+
+    /// A client Initial padded to 1200 bytes.
+    fn client_initial(&mut self, frames: &[u8], dcid: Option<&[u8]>) -> Vec<u8> {
+        let mut p = frames.to_vec();
+        // Header (with 1-byte token length, 2-byte Length and packet number) and tag.
+        let overhead = 1
+            + 4
+            + 1
+            + dcid.map_or(self.dcid.len(), <[u8]>::len)
+            + 1
+            + self.client_cid.len()
+            + 1
+            + 2
+            + 2
+            + 16;
+        p.resize(p.len().max(1200 - overhead), 0);
+        self.long(Direction::ToServer, LongType::Initial, &p, dcid)
+    }
+
+    /// A short-header packet with 1-RTT keys (optionally of the next key phase).
+    fn short(&mut self, dir: Direction, payload: &[u8], keys: &DirKeys, phase: bool) -> Vec<u8> {
+        let dcid = match dir {
+            Direction::ToServer => self.server_cid.clone(),
+            Direction::ToClient => self.client_cid.clone(),
+        };
+        let pn = self.next_pn(dir);
+        let mut h = vec![0x40 | (u8::from(phase) << 2) | 0x01];
+        h.extend_from_slice(&dcid);
+        h.extend_from_slice(&(pn as u16).to_be_bytes());
+        let mut p = payload.to_vec();
+        if p.len() < 4 {
+            p.resize(4, 0);
+        }
+        protect::seal(keys, &h, pn, &p).unwrap()
+    }
+
+    fn app(&mut self, dir: Direction, payload: &[u8]) -> Vec<u8> {
+        let k = self.keys(if dir == Direction::ToServer {
+            CATS
+        } else {
+            SATS
+        });
+        self.short(dir, payload, &k, false)
+    }
+
+    /// Handshake through 1-RTT: client Initial, server Initial+Handshake, client Handshake.
+    fn handshake(&mut self, alpn: &str) -> Vec<(Direction, Vec<u8>)> {
+        let ch = client_hello("chat.example.org", &[alpn], 0);
+        let ci = self.client_initial(&crypto_frame(0, &ch), None);
+        let si = self.long(
+            Direction::ToClient,
+            LongType::Initial,
+            &crypto_frame(0, &server_hello(0x1301)),
+            None,
+        );
+        let sh = self.long(
+            Direction::ToClient,
+            LongType::Handshake,
+            &crypto_frame(0, &encrypted_extensions(alpn)),
+            None,
+        );
+        let ch_fin = self.long(
+            Direction::ToServer,
+            LongType::Handshake,
+            &crypto_frame(0, &handshake_msg(20, &[0; 32])),
+            None,
+        );
+        vec![
+            (Direction::ToServer, ci),
+            (Direction::ToClient, [si, sh].concat()),
+            (Direction::ToServer, ch_fin),
+        ]
+    }
+}
+
+fn h3_request(path: &str, body: &[u8]) -> Vec<u8> {
+    // QPACK: required insert count 0, base 0; :method GET, :scheme https,
+    // :authority and :path with static name references, a cookie.
+    let mut fs = vec![0x00, 0x00, 0xd1, 0xd7];
+    for (idx, v) in [(0u8, "chat.example.org"), (1, path), (5, "session=s3cr3t")] {
+        fs.push(0x50 | idx);
+        fs.push(v.len() as u8);
+        fs.extend_from_slice(v.as_bytes());
+    }
+    let mut s = vec![0x01];
+    venc(fs.len() as u64, &mut s);
+    s.extend_from_slice(&fs);
+    s.push(0x00);
+    venc(body.len() as u64, &mut s);
+    s.extend_from_slice(body);
+    s
+}
+
+fn h3_response(body: &[u8]) -> Vec<u8> {
+    let mut s = vec![0x01, 0x03, 0x00, 0x00, 0xd9, 0x00];
+    venc(body.len() as u64, &mut s);
+    s.extend_from_slice(body);
+    s
+}
+
+fn run(env: &Env, packets: &[(Direction, Vec<u8>)]) -> Collector {
+    let flow = flow();
+    let mut out = Collector::default();
+    let mut s = Stream::datagrams(Layer::plain("udp"), Hint::default());
+    for (i, (dir, p)) in packets.iter().enumerate() {
+        let pkt = PacketRef {
+            index: i as u64 + 1,
+            ..PacketRef::default()
+        };
+        let mut cx = Cx::new(env, &flow, &mut out, pkt);
+        s.data(&mut cx, *dir, p);
+    }
+    let mut cx = Cx::new(env, &flow, &mut out, PacketRef::default());
+    s.finish(&mut cx);
+    out
+}
+
+fn metas<'a>(out: &'a Collector, key: &str) -> Vec<&'a str> {
+    out.evidence
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EvidenceKind::Metadata { key: k, value } if k == key => Some(value.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn crypto(out: &Collector) -> Vec<(CryptoState, u64, u64)> {
+    out.evidence
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EvidenceKind::Crypto {
+                state,
+                records,
+                decrypted,
+                ..
+            } => Some((state.clone(), *records, *decrypted)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn canaries(out: &Collector) -> Vec<&Evidence> {
+    out.evidence
+        .iter()
+        .filter(|e| matches!(e.kind, EvidenceKind::Canary { .. }))
+        .collect()
+}
+
+fn verdict(out: &Collector) -> Verdict {
+    crate::verdict::flow(&out.evidence, &|i| i.to_string()).verdict
+}
+
+/// A complete HTTP/3 exchange: handshake, control streams, request, response.
+fn h3_connection(c: &mut Conn) -> Vec<(Direction, Vec<u8>)> {
+    let mut pkts = c.handshake("h3");
+    let settings = [0x00, 0x04, 0x02, 0x01, 0x00];
+    let body = format!("{{\"text\":\"{CANARY}\"}}");
+    let req = h3_request("/v1/messages", body.as_bytes());
+    let mut p = stream_frame(2, 0, &settings, false);
+    p.extend(stream_frame(0, 0, &req, true));
+    pkts.push((Direction::ToServer, c.app(Direction::ToServer, &p)));
+    let resp = h3_response(b"{\"ok\":true,\"id\":\"3f1c2a\"}");
+    let mut p = stream_frame(3, 0, &settings, false);
+    p.extend(stream_frame(0, 0, &resp, true));
+    pkts.push((Direction::ToClient, c.app(Direction::ToClient, &p)));
+    pkts
+}
+
+#[test]
+fn http3_over_1rtt_with_a_key_log_is_server_readable() {
+    let mut c = Conn::new(Version::V1);
+    let pkts = h3_connection(&mut c);
+    let out = run(&env(Some(&c.keylog())), &pkts);
+    assert_eq!(metas(&out, "quic.sni"), vec!["chat.example.org"]);
+    assert_eq!(metas(&out, "quic.alpn"), vec!["h3"]);
+    assert_eq!(metas(&out, "quic.version"), vec!["v1"]);
+    assert_eq!(metas(&out, "quic.dcid"), vec!["8394c8f03e515708"]);
+    assert_eq!(metas(&out, "http.path"), vec!["/v1/messages"]);
+    assert_eq!(metas(&out, "http.host"), vec!["chat.example.org"]);
+    assert_eq!(metas(&out, "http.status"), vec!["200"]);
+    assert_eq!(out.protocol.as_ref().map(|p| p.1.as_ref()), Some("http3"));
+    let sni = out
+        .evidence
+        .iter()
+        .find(|e| matches!(&e.kind, EvidenceKind::Metadata { key, .. } if key == "quic.sni"))
+        .unwrap();
+    assert_eq!(sni.chain(), "udp › quic-initial[no key needed]");
+    let cookie = out
+        .evidence
+        .iter()
+        .find(|e| matches!(&e.kind, EvidenceKind::Credential { key, .. } if key == "http.cookie"))
+        .unwrap();
+    assert_eq!(cookie.chain(), "udp › quic[key log] › http3");
+    assert!(
+        !format!("{:?}", out.evidence).contains("s3cr3t"),
+        "cookie values are never kept"
+    );
+    let hits = canaries(&out);
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].chain(), "udp › quic[key log] › http3 › http3-body");
+    assert_eq!(hits[0].origin.packet, Some(4));
+    // 2 Handshake packets from the server side count once each, 1 client Handshake, 2 short.
+    assert_eq!(crypto(&out), vec![(CryptoState::Opened, 4, 4)]);
+    assert_eq!(verdict(&out), Verdict::ServerReadable);
+}
+
+#[test]
+fn without_a_key_log_only_the_initial_is_read() {
+    let mut c = Conn::new(Version::V1);
+    let pkts = h3_connection(&mut c);
+    let out = run(&env(None), &pkts);
+    assert_eq!(metas(&out, "quic.sni"), vec!["chat.example.org"]);
+    assert!(canaries(&out).is_empty());
+    assert!(metas(&out, "http.path").is_empty());
+    assert_eq!(
+        crypto(&out),
+        vec![(
+            CryptoState::NotOpened {
+                reason: "Initial only: 1-RTT packets need a key log".into()
+            },
+            4,
+            0
+        )]
+    );
+    assert_eq!(verdict(&out), Verdict::Opaque);
+    // A key log for another session names the client random it lacks.
+    let other = env(Some(&format!(
+        "CLIENT_TRAFFIC_SECRET_0 {} {}\n",
+        "ab".repeat(32),
+        "cd".repeat(32)
+    )));
+    let out = run(&other, &pkts);
+    assert_eq!(
+        crypto(&out)[0].0,
+        CryptoState::NotOpened {
+            reason: format!("no secrets for client random {}", hex(&RANDOM))
+        }
+    );
+}
+
+#[test]
+fn secrets_arriving_later_in_the_capture_open_buffered_packets() {
+    let mut c = Conn::new(Version::V1);
+    let pkts = h3_connection(&mut c);
+    let without = env(None);
+    let with = env(Some(&c.keylog()));
+    let flow = flow();
+    let mut out = Collector::default();
+    let mut s = Stream::datagrams(Layer::plain("udp"), Hint::default());
+    for (i, (dir, p)) in pkts.iter().enumerate() {
+        let pkt = PacketRef {
+            index: i as u64 + 1,
+            ..PacketRef::default()
+        };
+        let mut cx = Cx::new(&without, &flow, &mut out, pkt);
+        s.data(&mut cx, *dir, p);
+    }
+    // The key log shows up (a DSB after the packets): finish sees it.
+    let mut cx = Cx::new(
+        &with,
+        &flow,
+        &mut out,
+        PacketRef {
+            index: 99,
+            ..PacketRef::default()
+        },
+    );
+    s.finish(&mut cx);
+    assert_eq!(crypto(&out), vec![(CryptoState::Opened, 4, 4)]);
+    let hits = canaries(&out);
+    assert_eq!(hits.len(), 1);
+    assert_eq!(
+        hits[0].origin.packet,
+        Some(4),
+        "evidence points at the packet that carried it"
+    );
+}
+
+#[test]
+fn client_hello_split_across_packets_and_out_of_order() {
+    let mut c = Conn::new(Version::V1);
+    let ch = client_hello("big.example.net", &["h3"], 1800);
+    assert!(ch.len() > 1800);
+    // Packet 1 carries the tail; packet 2 carries the head as two frames in reverse order.
+    let tail = crypto_frame(1000, &ch[1000..]);
+    let mut head = crypto_frame(500, &ch[500..1000]);
+    head.extend(crypto_frame(0, &ch[..500]));
+    let p1 = c.client_initial(&tail, None);
+    let p2 = c.client_initial(&head, None);
+    let out = run(
+        &env(None),
+        &[(Direction::ToServer, p1), (Direction::ToServer, p2)],
+    );
+    assert_eq!(metas(&out, "quic.sni"), vec!["big.example.net"]);
+    assert_eq!(metas(&out, "quic.alpn"), vec!["h3"]);
+}
+
+#[test]
+fn coalesced_packets_and_a_learned_short_header_cid_length() {
+    let mut c = Conn::new(Version::V1);
+    let mut pkts = c.handshake("hq-interop");
+    // The server's 1-RTT packet rides in the same datagram as its Handshake packet.
+    let sh = c.long(
+        Direction::ToClient,
+        LongType::Handshake,
+        &[0x01, 0, 0, 0],
+        None,
+    );
+    let one_rtt = c.app(
+        Direction::ToClient,
+        &stream_frame(1, 0, CANARY.as_bytes(), true),
+    );
+    pkts.push((Direction::ToClient, [sh, one_rtt].concat()));
+    let out = run(&env(Some(&c.keylog())), &pkts);
+    assert_eq!(crypto(&out), vec![(CryptoState::Opened, 4, 4)]);
+    let hits = canaries(&out);
+    assert_eq!(hits.len(), 1);
+    // Not HTTP/3: the stream is an inner stream directly under the keyed layer.
+    assert_eq!(hits[0].chain(), "udp › quic[key log]");
+}
+
+#[test]
+fn key_update_follows_the_key_phase_bit() {
+    let mut c = Conn::new(Version::V1);
+    let mut pkts = c.handshake("hq-interop");
+    let labels = c.version.labels();
+    let next = protect::next_secret(c.suite, &c.secrets[CATS], &labels).unwrap();
+    // New packet keys; the header-protection key never changes.
+    let k1 = DirKeys {
+        hp: c.keys(CATS).hp,
+        pkt: protect::PacketKey::derive(c.suite, &next, &labels).unwrap(),
+    };
+    let k0 = c.keys(CATS);
+    let p1 = c.short(
+        Direction::ToServer,
+        &stream_frame(0, 0, b"before ", false),
+        &k0,
+        false,
+    );
+    let p2 = c.short(
+        Direction::ToServer,
+        &stream_frame(0, 7, CANARY.as_bytes(), false),
+        &k1,
+        true,
+    );
+    let p3 = c.short(
+        Direction::ToServer,
+        &stream_frame(0, 7 + CANARY.len() as u64, b" after", true),
+        &k1,
+        true,
+    );
+    pkts.extend([
+        (Direction::ToServer, p1),
+        (Direction::ToServer, p3),
+        (Direction::ToServer, p2),
+    ]);
+    let out = run(&env(Some(&c.keylog())), &pkts);
+    assert_eq!(crypto(&out), vec![(CryptoState::Opened, 5, 5)]);
+    assert_eq!(canaries(&out).len(), 1);
+}
+
+#[test]
+fn retry_rekeys_the_initial_with_the_retry_scid() {
+    let mut c = Conn::new(Version::V1);
+    let ch = client_hello("retry.example", &["h3"], 0);
+    let first = c.client_initial(&crypto_frame(0, &ch), None);
+    let retry_scid = [0x77u8; 8];
+    let mut retry = vec![0xf0];
+    retry.extend_from_slice(&1u32.to_be_bytes());
+    retry.push(c.client_cid.len() as u8);
+    retry.extend_from_slice(&c.client_cid);
+    retry.push(8);
+    retry.extend_from_slice(&retry_scid);
+    retry.extend_from_slice(b"token");
+    retry.extend_from_slice(&[0xaa; 16]);
+    // After the Retry the client's Initial keys come from the Retry SCID.
+    let salt = c.version.initial_salts()[0];
+    c.initial = protect::initial_keys(salt, &retry_scid, &c.version.labels()).unwrap();
+    c.pn = [0, 0];
+    let second = c.client_initial(
+        &crypto_frame(0, &client_hello("after-retry.example", &["h3"], 0)),
+        Some(&retry_scid),
+    );
+    let out = run(
+        &env(None),
+        &[
+            (Direction::ToServer, first),
+            (Direction::ToClient, retry),
+            (Direction::ToServer, second),
+        ],
+    );
+    assert_eq!(
+        metas(&out, "quic.sni"),
+        vec!["retry.example", "after-retry.example"]
+    );
+    assert_eq!(metas(&out, "quic.retry"), vec!["yes"]);
+}
+
+#[test]
+fn quic_v2_and_draft_29_initials() {
+    for (v, name) in [(Version::V2, "v2"), (Version::Draft(29), "draft-29")] {
+        let mut c = Conn::new(v);
+        let ci = c.client_initial(
+            &crypto_frame(0, &client_hello("v.example", &["h3"], 0)),
+            None,
+        );
+        assert_eq!(classify_datagram(&ci, false), Confidence::Certain);
+        let out = run(&env(None), &[(Direction::ToServer, ci)]);
+        assert_eq!(metas(&out, "quic.version"), vec![name]);
+        assert_eq!(metas(&out, "quic.sni"), vec!["v.example"], "{name}");
+    }
+}
+
+#[test]
+fn wrong_or_missing_secrets_give_a_precise_reason() {
+    let mut c = Conn::new(Version::V1);
+    let pkts = h3_connection(&mut c);
+    let r = hex(&RANDOM);
+    // Right handshake secrets, wrong 1-RTT secrets: handshake opens, 1-RTT fails.
+    let mut bad = c.keylog();
+    bad = bad.replace(&hex(&[0x33; 32]), &hex(&[0x99; 32]));
+    let out = run(&env(Some(&bad)), &pkts);
+    assert_eq!(
+        crypto(&out),
+        vec![(
+            CryptoState::Partial {
+                reason: "decryption failed at packet 4".into()
+            },
+            4,
+            3
+        )]
+    );
+    assert_eq!(verdict(&out), Verdict::Opaque);
+    // Handshake secrets only.
+    let hs_only: String = c
+        .keylog()
+        .lines()
+        .take(2)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let out = run(&env(Some(&hs_only)), &pkts);
+    assert_eq!(
+        crypto(&out)[0].0,
+        CryptoState::Partial {
+            reason: format!("key log has no CLIENT_TRAFFIC_SECRET_0 for client random {r}")
+        }
+    );
+}
+
+#[test]
+fn truncated_datagrams_never_panic() {
+    let mut c = Conn::new(Version::V1);
+    let pkts = h3_connection(&mut c);
+    let e = env(Some(&c.keylog()));
+    for (dir, p) in &pkts {
+        for cut in 0..p.len() {
+            let mut d = QuicDissector::new();
+            let flow = flow();
+            let mut out = Collector::default();
+            let mut cx = Cx::new(&e, &flow, &mut out, PacketRef::default());
+            d.on_datagram(&mut cx, *dir, &p[..cut]);
+            d.finish(&mut cx);
+        }
+    }
+}
+
+#[test]
+fn probe_tells_quic_from_other_udp() {
+    let mut c = Conn::new(Version::V1);
+    let ci = c.client_initial(
+        &crypto_frame(0, &client_hello("p.example", &["h3"], 0)),
+        None,
+    );
+    assert_eq!(classify_datagram(&ci, false), Confidence::Certain);
+    let hs = c.long(
+        Direction::ToClient,
+        LongType::Handshake,
+        &[1, 0, 0, 0],
+        None,
+    );
+    assert_eq!(classify_datagram(&hs, false), Confidence::Likely);
+    // RTP (version 2, fixed bit clear) and DTLS and STUN are not QUIC.
+    assert_eq!(
+        classify_datagram(&[0x80, 0x00, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0], true),
+        Confidence::No
+    );
+    assert_eq!(
+        classify_datagram(&[0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], true),
+        Confidence::No
+    );
+    assert_eq!(
+        classify_datagram(&[0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42], true),
+        Confidence::No
+    );
+    // A short header is only a port hint, and only on a QUIC port.
+    let short = c.app(Direction::ToServer, &[0x01]);
+    assert_eq!(classify_datagram(&short, true), Confidence::Port);
+    assert_eq!(classify_datagram(&short, false), Confidence::No);
+    // Version Negotiation listing real versions.
+    let vn = [
+        &[0x80u8, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4][..],
+        &1u32.to_be_bytes(),
+        &0x6b33_43cfu32.to_be_bytes(),
+    ]
+    .concat();
+    assert_eq!(classify_datagram(&vn, false), Confidence::Likely);
+}
+
+#[test]
+fn version_negotiation_and_grease_versions_are_reported() {
+    let mut c = Conn::new(Version::V1);
+    let ci = c.client_initial(
+        &crypto_frame(0, &client_hello("g.example", &["h3"], 0)),
+        None,
+    );
+    let mut grease = ci.clone();
+    grease[1..5].copy_from_slice(&0x1a2a_3a4au32.to_be_bytes());
+    let vn = [
+        &[0x80u8, 0, 0, 0, 0, 4][..],
+        &c.client_cid,
+        &[8],
+        &c.dcid,
+        &1u32.to_be_bytes(),
+    ]
+    .concat();
+    let out = run(
+        &env(None),
+        &[
+            (Direction::ToServer, grease),
+            (Direction::ToClient, vn),
+            (Direction::ToServer, ci),
+        ],
+    );
+    assert_eq!(metas(&out, "quic.version"), vec!["grease-1a2a3a4a", "v1"]);
+    assert_eq!(metas(&out, "quic.version_negotiation"), vec!["v1"]);
+    assert_eq!(metas(&out, "quic.sni"), vec!["g.example"]);
+}

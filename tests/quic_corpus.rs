@@ -119,6 +119,29 @@ fn crypto(ev: &[Evidence]) -> Vec<(CryptoState, u64, u64)> {
         .collect()
 }
 
+/// Ids of the built-in checks that fire on a flow.
+fn fired(c: &Collector) -> BTreeSet<String> {
+    let rules = plainsight::rules::load::builtin();
+    let d = plainsight::verdict::flow(&c.evidence, &|i| i.to_string());
+    let proto = protocol(c).unwrap_or_else(|| "unknown".into());
+    let subject = plainsight::rules::eval::Subject {
+        kind: plainsight::rules::model::SubjectKind::Flow,
+        label: "flow 0".into(),
+        identity: "flow".into(),
+        protocol: &proto,
+        app: None,
+        verdict: d.verdict,
+        reason: &d.reason,
+        client: None,
+        server: Some("server".into()),
+        evidence: &c.evidence,
+    };
+    plainsight::rules::eval::evaluate(&rules, &subject, &CanarySet::default())
+        .iter()
+        .map(|f| f.check.id.clone())
+        .collect()
+}
+
 fn protocol(c: &Collector) -> Option<String> {
     c.protocol.as_ref().map(|(_, p)| p.to_string())
 }
@@ -180,6 +203,12 @@ fn check_initial_only(rel: &str, version: &str) {
         assert!(c[0].1 > 0 && c[0].2 == 0);
         let d = plainsight::verdict::flow(ev, &|i| i.to_string());
         assert_eq!(d.verdict, Verdict::Opaque, "{rel}: {}", d.reason);
+        let f = fired(&r.out);
+        assert!(
+            f.contains("quic-sni-in-clear") && f.contains("transport-not-opened"),
+            "{f:?}"
+        );
+        assert!(!f.contains("gquic-legacy"));
     }
 }
 
@@ -256,6 +285,14 @@ fn ndpi_gquic_versions_and_sni() {
         ua.iter().any(|u| u.starts_with("Chrome/49.0.2623.87")),
         "{ua:?}"
     );
+    let f = fired(&results[0].out);
+    for id in [
+        "gquic-legacy",
+        "gquic-user-agent-in-clear",
+        "quic-sni-in-clear",
+    ] {
+        assert!(f.contains(id), "{id} in {f:?}");
+    }
 }
 
 #[test]
@@ -330,6 +367,7 @@ fn chrome_cloudflare_http3_with_dsb() {
     assert_eq!(metas(ev, "http.method"), vec!["GET"]);
     assert_eq!(metas(ev, "http.path"), vec!["/"]);
     assert!(metas(ev, "http.status").contains(&"200"));
+    assert!(!fired(&r.out).contains("quic-partly-decrypted"));
     let grease = ev
         .iter()
         .filter(|e| matches!(e.kind, EvidenceKind::Canary { .. }))

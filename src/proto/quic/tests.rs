@@ -389,6 +389,28 @@ fn canaries(out: &Collector) -> Vec<&Evidence> {
         .collect()
 }
 
+/// Ids of the built-in checks that fire on the flow.
+fn fired(out: &Collector) -> Vec<String> {
+    let rules = crate::rules::load::builtin();
+    let d = crate::verdict::flow(&out.evidence, &|i| i.to_string());
+    let subject = crate::rules::eval::Subject {
+        kind: crate::rules::model::SubjectKind::Flow,
+        label: "flow 7".into(),
+        identity: "flow".into(),
+        protocol: "quic",
+        app: None,
+        verdict: d.verdict,
+        reason: &d.reason,
+        client: None,
+        server: None,
+        evidence: &out.evidence,
+    };
+    crate::rules::eval::evaluate(&rules, &subject, &CanarySet::default())
+        .iter()
+        .map(|f| f.check.id.clone())
+        .collect()
+}
+
 fn verdict(out: &Collector) -> Verdict {
     crate::verdict::flow(&out.evidence, &|i| i.to_string()).verdict
 }
@@ -651,6 +673,10 @@ fn quic_v2_and_draft_29_initials() {
         let out = run(&env(None), &[(Direction::ToServer, ci)]);
         assert_eq!(metas(&out, "quic.version"), vec![name]);
         assert_eq!(metas(&out, "quic.sni"), vec!["v.example"], "{name}");
+        assert_eq!(
+            fired(&out).contains(&"quic-draft-version".to_string()),
+            name == "draft-29"
+        );
     }
 }
 
@@ -674,6 +700,7 @@ fn wrong_or_missing_secrets_give_a_precise_reason() {
         )]
     );
     assert_eq!(verdict(&out), Verdict::Opaque);
+    assert!(fired(&out).contains(&"quic-partly-decrypted".to_string()));
     // Handshake secrets only.
     let hs_only: String = c
         .keylog()

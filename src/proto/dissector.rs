@@ -155,6 +155,9 @@ pub struct Collector {
     pub app: Option<(String, &'static str)>,
     /// Bytes scanned for canaries across all layers.
     pub scanned: u64,
+    /// Addresses that DNS answers in this flow resolved, with the name asked
+    /// for; the engine drains them to attribute later flows to those servers.
+    pub dns_answers: Vec<(std::net::IpAddr, String)>,
 }
 
 /// The context a dissector reports into.

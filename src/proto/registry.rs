@@ -74,6 +74,16 @@ pub fn probes() -> &'static [Probe] {
 
 static PROBES: &[Probe] = &[
     Probe {
+        name: "http",
+        probe: crate::proto::http::probe,
+        make: crate::proto::http::make,
+    },
+    Probe {
+        name: "dns",
+        probe: crate::proto::dns::probe,
+        make: crate::proto::dns::make,
+    },
+    Probe {
         name: "http2",
         probe: crate::proto::http2::probe,
         make: crate::proto::http2::make,

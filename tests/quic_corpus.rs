@@ -8,7 +8,7 @@ mod udp_capture;
 
 use plainsight::evidence::canary::{Canary, CanarySet};
 use plainsight::evidence::provenance::KeySource;
-use plainsight::evidence::{CryptoState, Evidence, EvidenceKind, Layer};
+use plainsight::evidence::{CryptoState, Evidence, EvidenceKind, Layer, PayloadClass};
 use plainsight::model::{Direction, Transport, Verdict};
 use plainsight::proto::dissector::{Collector, Cx, Env, FlowInfo, Hint, PacketRef, Stream};
 use plainsight::rules::apps::AppIndex;
@@ -376,6 +376,26 @@ fn chrome_cloudflare_http3_with_dsb() {
         grease >= 2,
         "GREASE frame on stream 0 and GREASE stream 15 both read: {grease}"
     );
+    // The brotli-coded HTML page, decoded through the shared HTTP body decoder.
+    let page = ev
+        .iter()
+        .find(|e| matches!(e.kind, EvidenceKind::Payload { .. }))
+        .unwrap();
+    assert_eq!(
+        page.chain(),
+        "udp › quic[capture secrets] › http3 › br › http-body"
+    );
+    assert!(
+        matches!(page.kind, EvidenceKind::Payload { class: PayloadClass::Text, bytes, .. } if bytes > 100_000)
+    );
+    // Without canaries the page alone makes the flow server-readable.
+    let results = run(&path, None, true, &[]);
+    let r = results
+        .iter()
+        .find(|r| metas(&r.out.evidence, "quic.sni").contains(&"cloudflare-quic.com"))
+        .unwrap();
+    let d = plainsight::verdict::flow(&r.out.evidence, &|i| i.to_string());
+    assert_eq!(d.verdict, Verdict::ServerReadable, "{}", d.reason);
     // Without the DSB nothing past the Initial opens.
     let results = run(&path, None, false, &[]);
     let r = results

@@ -1,38 +1,61 @@
-//! One HTTP/2 or HTTP/3 request/response stream as evidence: decoded header
-//! fields become metadata (`http.host`, `http.method`, `http.path`,
-//! `http.status`, `http.user-agent`), credentials (`authorization`,
-//! `cookie`, `set-cookie`: the value is never kept) and canary scans; bodies
-//! go to an inner stream so they are scanned and classified like any layer.
+//! One HTTP/2 or HTTP/3 request/response stream as evidence, in the same
+//! vocabulary as HTTP/1.x: decoded header fields become metadata
+//! (`http.host`, `http.method`, `http.path`, `http.status`,
+//! `http.user-agent`, `http.content-type`, `http.server`), credentials
+//! (`Authorization` by scheme, cookies: values are never kept) and canary
+//! scans; each body goes through the shared HTTP body decoder
+//! ([`crate::proto::http::body::Body`]), which removes content codings and
+//! looks for message fields.
 
 use super::hpack::Field;
-use crate::evidence::Layer;
 use crate::evidence::canary::ScanState;
 use crate::model::Direction;
-use crate::proto::dissector::{Cx, Hint, Stream};
-use base64::Engine;
-use std::collections::HashMap;
+use crate::proto::dissector::Cx;
+use crate::proto::http::body::{self, Body};
+use crate::proto::http::seen::Seen;
+use crate::proto::http::{auth, redact_target};
 
-/// Distinct values reported per metadata key and connection.
-const MAX_VALUES_PER_KEY: usize = 40;
-/// Longest metadata value kept (paths can be long).
-const MAX_VALUE_LEN: usize = 512;
+/// Distinct request paths reported per connection (a page load has many).
+const MAX_PATHS: u16 = 48;
+/// Distinct values of other metadata keys and credentials per connection.
+const MAX_PER_KEY: u16 = 8;
+/// Longest metadata value kept.
+const MAX_VALUE_CHARS: usize = 256;
 
-/// Metadata already reported on a connection, so repeated requests do not
-/// drown the evidence in identical items.
-#[derive(Debug, Default)]
-pub struct Seen {
-    values: HashMap<&'static str, Vec<String>>,
+fn text(v: &[u8]) -> String {
+    String::from_utf8_lossy(v)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_VALUE_CHARS)
+        .collect()
 }
 
-impl Seen {
-    /// True the first time `(key, value)` is seen, while the key is under its cap.
-    pub fn first(&mut self, key: &'static str, value: &str) -> bool {
-        let v = self.values.entry(key).or_default();
-        if v.len() >= MAX_VALUES_PER_KEY || v.iter().any(|x| x == value) {
-            return false;
-        }
-        v.push(value.to_string());
-        true
+/// The host of an `:authority` or `Host` value, without port or user info.
+fn host_name(authority: &str) -> String {
+    let a = authority.rsplit('@').next().unwrap_or(authority).trim();
+    let h = match a.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => a.split(':').next().unwrap_or(a),
+    };
+    h.trim_end_matches('.').to_ascii_lowercase()
+}
+
+fn meta(cx: &mut Cx<'_>, seen: &mut Seen, key: &'static str, value: &str, max: u16) {
+    if !value.is_empty() && seen.first(key, value, max) {
+        cx.meta(key, value.to_string());
+    }
+}
+
+fn credential(
+    cx: &mut Cx<'_>,
+    seen: &mut Seen,
+    dir: Direction,
+    key: &'static str,
+    user: Option<String>,
+) {
+    let tag = format!("{}{}", dir.index(), user.as_deref().unwrap_or(""));
+    if seen.first(key, &tag, MAX_PER_KEY) {
+        cx.credential(dir, key, user);
     }
 }
 
@@ -41,33 +64,8 @@ impl Seen {
 pub struct BodyInfo {
     pub content_encoding: Option<String>,
     pub content_type: Option<String>,
-}
-
-fn text(v: &[u8]) -> String {
-    let s = String::from_utf8_lossy(v);
-    if s.len() <= MAX_VALUE_LEN {
-        return s.into_owned();
-    }
-    let mut end = MAX_VALUE_LEN;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
-}
-
-/// The user of an `Authorization: Basic` header; nothing for other schemes.
-fn basic_user(value: &[u8]) -> Option<String> {
-    let v = std::str::from_utf8(value).ok()?.trim();
-    let (scheme, rest) = v.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(rest.trim())
-        .ok()?;
-    let user = decoded.split(|&b| b == b':').next()?;
-    let u = std::str::from_utf8(user).ok()?;
-    (!u.is_empty()).then(|| u.to_string())
+    /// A GET whose `dns` query parameter carries a DoH message.
+    pub doh_query: Option<Vec<u8>>,
 }
 
 /// Reports the fields of one header block (request, response or trailers).
@@ -78,96 +76,80 @@ pub fn report_fields(
     seen: &mut Seen,
 ) -> BodyInfo {
     let mut info = BodyInfo::default();
+    let mut method = None;
+    let mut path = None;
     for (name, value) in fields {
         let mut st = ScanState::default();
         cx.scan(&mut st, dir, value);
         let name = name.to_ascii_lowercase();
-        let meta = match name.as_slice() {
-            b":authority" | b"host" => Some("http.host"),
-            b":method" => Some("http.method"),
-            b":path" => Some("http.path"),
-            b":status" => Some("http.status"),
-            b"user-agent" => Some("http.user-agent"),
-            _ => None,
-        };
-        if let Some(key) = meta {
-            let v = text(value);
-            if seen.first(key, &v) {
-                if key == "http.host" {
-                    let host = v.rsplit_once(':').map_or(v.as_str(), |(h, p)| {
-                        if p.bytes().all(|b| b.is_ascii_digit()) {
-                            h
-                        } else {
-                            v.as_str()
-                        }
-                    });
-                    cx.server_name(key, &host.to_ascii_lowercase());
-                } else {
-                    cx.meta(key, v);
-                }
-            }
-            continue;
-        }
         match name.as_slice() {
-            b"authorization" | b"proxy-authorization" => {
-                let user = basic_user(value);
-                let key = if name == b"authorization" {
-                    "http.authorization"
-                } else {
-                    "http.proxy-authorization"
-                };
-                if seen.first(key, user.as_deref().unwrap_or("")) {
-                    cx.credential(dir, key, user);
+            b":authority" | b"host" => {
+                let h = host_name(&text(value));
+                if !h.is_empty() && seen.first("http.host", &h, MAX_PER_KEY) {
+                    cx.server_name("http.host", &h);
                 }
             }
-            b"cookie" | b"set-cookie" => {
-                let key = if name == b"cookie" {
-                    "http.cookie"
-                } else {
-                    "http.set-cookie"
-                };
-                // One item per cookie name: the names say which session tokens crossed.
-                let cookie_name = value
-                    .split(|&b| b == b'=')
-                    .next()
-                    .map(|n| text(n.trim_ascii()))
-                    .unwrap_or_default();
-                if seen.first(key, &cookie_name) {
-                    cx.credential(dir, key, None);
-                }
+            b":method" => {
+                let m = text(value);
+                meta(cx, seen, "http.method", &m, MAX_PER_KEY);
+                method = Some(m);
+            }
+            b":path" => {
+                let raw = String::from_utf8_lossy(value).into_owned();
+                meta(cx, seen, "http.path", &redact_target(&raw), MAX_PATHS);
+                path = Some(raw);
+            }
+            b":status" => meta(cx, seen, "http.status", &text(value), MAX_PER_KEY),
+            b"user-agent" => meta(cx, seen, "http.user-agent", &text(value), MAX_PER_KEY),
+            b"server" => meta(cx, seen, "http.server", &text(value), MAX_PER_KEY),
+            b"authorization" | b"proxy-authorization" => {
+                let c = auth::parse(value);
+                credential(cx, seen, dir, c.key, c.user);
+            }
+            b"cookie" | b"set-cookie" if !value.is_empty() => {
+                credential(cx, seen, dir, "http.cookie", None);
             }
             b"content-encoding" => info.content_encoding = Some(text(value).to_ascii_lowercase()),
-            b"content-type" => info.content_type = Some(text(value).to_ascii_lowercase()),
+            b"content-type" => {
+                let ct = text(value);
+                let mime = ct
+                    .split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase();
+                meta(cx, seen, "http.content-type", &mime, MAX_PER_KEY);
+                info.content_type = Some(ct);
+            }
             _ => {}
         }
+    }
+    if method.as_deref() == Some("GET") {
+        info.doh_query = path.as_deref().and_then(body::doh_query_param);
     }
     info
 }
 
-/// One request/response stream.
+/// One request/response stream: header blocks and a body decoder per direction.
+#[derive(Default)]
 pub struct Exchange {
-    body_layer: &'static str,
-    body: Option<Stream>,
     info: [BodyInfo; 2],
+    bodies: [Option<Body>; 2],
     ended: [bool; 2],
     body_bytes: [u64; 2],
 }
 
 impl Exchange {
-    /// `body_layer` names the layer bodies are decoded at (`http2-body`, `http3-body`).
-    pub fn new(body_layer: &'static str) -> Exchange {
-        Exchange {
-            body_layer,
-            body: None,
-            info: Default::default(),
-            ended: [false; 2],
-            body_bytes: [0; 2],
-        }
+    pub fn new() -> Exchange {
+        Exchange::default()
     }
 
-    /// A decoded header block (the first one of a direction carries the body's description).
+    /// A decoded header block; the first one of a direction describes its body.
     pub fn headers(&mut self, cx: &mut Cx<'_>, dir: Direction, fields: &[Field], seen: &mut Seen) {
         let info = report_fields(cx, dir, fields, seen);
+        if let Some(msg) = &info.doh_query {
+            body::doh_message(cx, dir, msg);
+        }
         let slot = &mut self.info[dir.index()];
         if slot.content_encoding.is_none() {
             slot.content_encoding = info.content_encoding;
@@ -182,16 +164,30 @@ impl Exchange {
         if data.is_empty() {
             return;
         }
-        self.body_bytes[dir.index()] += data.len() as u64;
-        let layer = self.body_layer;
-        self.body
-            .get_or_insert_with(|| Stream::new(Layer::plain(layer), Hint::default()))
+        let d = dir.index();
+        self.body_bytes[d] += data.len() as u64;
+        let info = &self.info[d];
+        let limits = &cx.env.limits;
+        self.bodies[d]
+            .get_or_insert_with(|| {
+                Body::new(
+                    info.content_encoding.as_deref(),
+                    info.content_type.as_deref(),
+                    limits,
+                )
+            })
             .data(cx, dir, data);
     }
 
-    /// One direction ended; returns true once both have.
-    pub fn end(&mut self, dir: Direction) -> bool {
-        self.ended[dir.index()] = true;
+    /// One direction ended (its body is complete); returns true once both have.
+    pub fn end(&mut self, cx: &mut Cx<'_>, dir: Direction) -> bool {
+        let d = dir.index();
+        if !self.ended[d] {
+            self.ended[d] = true;
+            if let Some(b) = &mut self.bodies[d] {
+                b.finish(cx);
+            }
+        }
         self.ended[0] && self.ended[1]
     }
 
@@ -203,12 +199,11 @@ impl Exchange {
         self.body_bytes[dir.index()]
     }
 
-    /// Flushes the body stream (classification of what it carried).
+    /// Flushes both bodies (a stream cut short still reports what it carried).
     pub fn finish(&mut self, cx: &mut Cx<'_>) {
-        if let Some(b) = &mut self.body {
+        for b in self.bodies.iter_mut().flatten() {
             b.finish(cx);
         }
-        self.body = None;
     }
 }
 
@@ -217,29 +212,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn basic_auth_user_only() {
-        assert_eq!(basic_user(b"Basic YWxpY2U6czNjcmV0"), Some("alice".into()));
-        assert_eq!(basic_user(b"Bearer abc.def"), None);
-        assert_eq!(basic_user(b"Basic !!!"), None);
+    fn host_names_lose_ports_and_user_info() {
+        assert_eq!(host_name("Chat.Example.org:443"), "chat.example.org");
+        assert_eq!(host_name("user@example.com"), "example.com");
+        assert_eq!(host_name("[2001:db8::1]:8443"), "2001:db8::1");
+        assert_eq!(host_name("example.com."), "example.com");
     }
 
     #[test]
-    fn seen_caps_and_dedups() {
-        let mut s = Seen::default();
-        assert!(s.first("http.path", "/"));
-        assert!(!s.first("http.path", "/"));
-        for i in 0..100 {
-            s.first("http.path", &format!("/{i}"));
-        }
-        assert!(!s.first("http.path", "/new"));
-        assert!(s.first("http.method", "GET"));
-    }
-
-    #[test]
-    fn long_values_are_cut_on_a_char_boundary() {
-        let v = "é".repeat(400);
-        let t = text(v.as_bytes());
-        assert!(t.ends_with('…'));
-        assert!(t.len() <= MAX_VALUE_LEN + '…'.len_utf8());
+    fn metadata_values_are_bounded_text() {
+        let t = text("é\u{0}x".repeat(400).as_bytes());
+        assert_eq!(t.chars().count(), MAX_VALUE_CHARS);
+        assert!(!t.contains('\u{0}'));
     }
 }

@@ -12,8 +12,9 @@ pub mod huffman;
 use crate::evidence::Layer;
 use crate::model::{Direction, Transport};
 use crate::proto::dissector::{Confidence, Cx, Dissector, Env};
+use crate::proto::http::seen::Seen;
 use crate::proto::registry::{FlowHint, ProbeInput};
-use exchange::{Exchange, Seen};
+use exchange::Exchange;
 use frame::{FrameHeader, PREFACE, flag, kind};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -316,7 +317,7 @@ impl Http2Dissector {
                 self.untracked += 1;
                 return;
             }
-            self.streams.insert(id, Exchange::new("http2-body"));
+            self.streams.insert(id, Exchange::new());
         }
         if let Some(x) = self.streams.get_mut(&id) {
             x.headers(cx, dir, &fields, &mut self.seen);
@@ -328,7 +329,7 @@ impl Http2Dissector {
 
     fn end_stream(&mut self, cx: &mut Cx<'_>, dir: Direction, id: u32) {
         if let Some(x) = self.streams.get_mut(&id)
-            && x.end(dir)
+            && x.end(cx, dir)
             && let Some(mut x) = self.streams.remove(&id)
         {
             x.finish(cx);

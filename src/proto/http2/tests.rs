@@ -182,13 +182,13 @@ fn cleartext_h2c_requests_credentials_and_body_canary() {
     assert_eq!(metas(&out, "http.user-agent"), vec!["TestMessenger/1.0"]);
     let auth = find(
         &out,
-        |k| matches!(k, EvidenceKind::Credential { key, .. } if key == "http.authorization"),
+        |k| matches!(k, EvidenceKind::Credential { key, .. } if key == "http.basic"),
     )
     .unwrap();
     assert_eq!(
         auth.kind,
         EvidenceKind::Credential {
-            key: "http.authorization".into(),
+            key: "http.basic".into(),
             user: Some("alice".into())
         }
     );
@@ -208,7 +208,7 @@ fn cleartext_h2c_requests_credentials_and_body_canary() {
     );
     // Found in the raw TCP bytes (h2c is cleartext) and in the decoded body.
     let chains: Vec<String> = canaries(&out).iter().map(|e| e.chain()).collect();
-    assert_eq!(chains, vec!["tcp", "tcp › http2 › http2-body"]);
+    assert_eq!(chains, vec!["tcp", "tcp › http2 › http-body"]);
     let d = crate::verdict::flow(&out.evidence, &|i| i.to_string());
     assert_eq!(d.verdict, Verdict::Exposed);
 }
@@ -258,7 +258,7 @@ fn decrypted_tls_with_alpn_hint_reads_tcp_tls_http2() {
         chains,
         vec![
             "tcp › tls1.3[key log]",
-            "tcp › tls1.3[key log] › http2 › http2-body"
+            "tcp › tls1.3[key log] › http2 › http-body"
         ]
     );
     let d = crate::verdict::flow(&out.evidence, &|i| i.to_string());

@@ -11,7 +11,8 @@ use crate::evidence::Layer;
 use crate::evidence::canary::ScanState;
 use crate::model::Direction;
 use crate::proto::dissector::{Cx, Hint, Stream};
-use crate::proto::http2::exchange::{Exchange, Seen};
+use crate::proto::http::seen::Seen;
+use crate::proto::http2::exchange::Exchange;
 use crate::proto::http2::hpack::HpackError;
 use crate::proto::quic::varint;
 use std::collections::BTreeMap;
@@ -165,7 +166,7 @@ impl Session {
 
     fn end(&mut self, cx: &mut Cx<'_>, id: u64, dir: Direction) {
         if let Some(x) = self.exchanges.get_mut(&id)
-            && x.end(dir)
+            && x.end(cx, dir)
             && !self.blocked.iter().any(|b| b.id == id)
             && let Some(mut x) = self.exchanges.remove(&id)
         {
@@ -241,7 +242,7 @@ impl Session {
                     let n = (left.min(data.len() as u64)) as usize;
                     self.exchanges
                         .entry(id)
-                        .or_insert_with(|| Exchange::new("http3-body"))
+                        .or_insert_with(|| Exchange::new())
                         .data(cx, dir, &data[..n]);
                     data = &data[n..];
                     half.state = if left == n as u64 {
@@ -348,16 +349,11 @@ impl Session {
         }
         match self.qpack[dir.index()].decode(&block) {
             Ok(qpack::Section::Fields(fields)) => {
-                let x = self
-                    .exchanges
-                    .entry(id)
-                    .or_insert_with(|| Exchange::new("http3-body"));
+                let x = self.exchanges.entry(id).or_insert_with(|| Exchange::new());
                 x.headers(cx, dir, &fields, &mut self.seen);
             }
             Ok(qpack::Section::Blocked(required)) => {
-                self.exchanges
-                    .entry(id)
-                    .or_insert_with(|| Exchange::new("http3-body"));
+                self.exchanges.entry(id).or_insert_with(|| Exchange::new());
                 if self.blocked.len() >= MAX_BLOCKED
                     || self.blocked_bytes + block.len() > MAX_BLOCKED_BYTES
                 {

@@ -137,10 +137,7 @@ fn request_blocked_on_the_encoder_stream_is_decoded_when_it_arrives() {
     let chains: Vec<String> = canaries(&out).iter().map(|e| e.chain()).collect();
     assert_eq!(
         chains,
-        vec![
-            "quic[key log] › http3",
-            "quic[key log] › http3 › http3-body"
-        ],
+        vec!["quic[key log] › http3", "quic[key log] › http3 › http-body"],
         "the GREASE frame is scanned; the response body is decoded"
     );
     assert!(

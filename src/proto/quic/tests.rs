@@ -462,7 +462,7 @@ fn http3_over_1rtt_with_a_key_log_is_server_readable() {
     );
     let hits = canaries(&out);
     assert_eq!(hits.len(), 1);
-    assert_eq!(hits[0].chain(), "udp › quic[key log] › http3 › http3-body");
+    assert_eq!(hits[0].chain(), "udp › quic[key log] › http3 › http-body");
     assert_eq!(hits[0].origin.packet, Some(4));
     // 2 Handshake packets from the server side count once each, 1 client Handshake, 2 short.
     assert_eq!(crypto(&out), vec![(CryptoState::Opened, 4, 4)]);

@@ -242,7 +242,7 @@ impl Session {
                     let n = (left.min(data.len() as u64)) as usize;
                     self.exchanges
                         .entry(id)
-                        .or_insert_with(|| Exchange::new())
+                        .or_default()
                         .data(cx, dir, &data[..n]);
                     data = &data[n..];
                     half.state = if left == n as u64 {
@@ -349,11 +349,11 @@ impl Session {
         }
         match self.qpack[dir.index()].decode(&block) {
             Ok(qpack::Section::Fields(fields)) => {
-                let x = self.exchanges.entry(id).or_insert_with(|| Exchange::new());
+                let x = self.exchanges.entry(id).or_default();
                 x.headers(cx, dir, &fields, &mut self.seen);
             }
             Ok(qpack::Section::Blocked(required)) => {
-                self.exchanges.entry(id).or_insert_with(|| Exchange::new());
+                self.exchanges.entry(id).or_default();
                 if self.blocked.len() >= MAX_BLOCKED
                     || self.blocked_bytes + block.len() > MAX_BLOCKED_BYTES
                 {

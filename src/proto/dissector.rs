@@ -155,8 +155,8 @@ pub struct Collector {
     pub app: Option<(String, &'static str)>,
     /// Bytes scanned for canaries across all layers.
     pub scanned: u64,
-    /// Addresses that DNS answers in this flow resolved, with the name asked
-    /// for; the engine drains them to attribute later flows to those servers.
+    /// Addresses resolved by DNS answers seen in this flow, drained by the
+    /// engine so later flows to those addresses are attributed by name.
     pub dns_answers: Vec<(std::net::IpAddr, String)>,
 }
 

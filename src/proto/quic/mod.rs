@@ -9,6 +9,7 @@
 //! * gQUIC (Q0xx, T05x) is recognised and labelled; its QUIC-crypto CHLO
 //!   carries SNI and user agent in the clear.
 
+pub mod build;
 pub mod connection;
 pub mod frames;
 pub mod gquic;

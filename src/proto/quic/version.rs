@@ -197,6 +197,27 @@ impl Version {
         }
     }
 
+    /// The long-header type bits of a packet type (inverse of [`Version::long_type`]).
+    pub fn type_bits(self, t: LongType) -> u8 {
+        (0..4).find(|&b| self.long_type(b) == t).unwrap_or(0)
+    }
+
+    /// The 32-bit number on the wire.
+    pub fn wire(self) -> u32 {
+        let digits =
+            |n: u16| u32::from(b'0' + (n / 10 % 10) as u8) << 8 | u32::from(b'0' + (n % 10) as u8);
+        match self {
+            Version::V1 => 1,
+            Version::V2 => 0x6b33_43cf,
+            Version::V2Draft => 0x709a_50c4,
+            Version::Draft(n) => 0xff00_0000 | u32::from(n),
+            Version::GQuicQ(n) => 0x5130_0000 | digits(n),
+            Version::GQuicT(n) => 0x5430_0000 | digits(n),
+            Version::Mvfst(v) | Version::Grease(v) | Version::Unknown(v) => v,
+            Version::Negotiation => 0,
+        }
+    }
+
     /// Drafts before 22 (and gQUIC Q046) pack both connection ID lengths in one byte.
     pub fn packed_cid_lengths(self) -> bool {
         matches!(self, Version::Draft(n) if n < 22) || self == Version::GQuicQ(46)
@@ -253,5 +274,25 @@ mod tests {
         assert_eq!(Version::V2.long_type(0), LongType::Retry);
         assert_eq!(Version::V2.long_type(3), LongType::Handshake);
         assert_eq!(Version::V2.labels().hp, b"quicv2 hp");
+        for raw in [
+            1,
+            0x6b33_43cf,
+            0xff00_001d,
+            0xfaceb002,
+            0x5130_3433,
+            0x5430_3531,
+            0x1a2a_3a4a,
+        ] {
+            let v = classify(raw);
+            assert_eq!(v.wire(), raw);
+            for t in [
+                LongType::Initial,
+                LongType::ZeroRtt,
+                LongType::Handshake,
+                LongType::Retry,
+            ] {
+                assert_eq!(v.long_type(v.type_bits(t)), t);
+            }
+        }
     }
 }

@@ -242,6 +242,8 @@ pub struct QuicDissector {
     odcid: Option<Vec<u8>>,
     cids_reported: bool,
     initial: Option<(DirKeys, DirKeys)>,
+    /// The version the Initial keys were derived for.
+    initial_version: Option<Version>,
     initial_packets: u32,
     initial_failed: bool,
     /// Connection ID lengths of short headers, per direction of travel.
@@ -289,6 +291,7 @@ impl QuicDissector {
             odcid: None,
             cids_reported: false,
             initial: None,
+            initial_version: None,
             initial_packets: 0,
             initial_failed: false,
             short_dcid: [Vec::new(), Vec::new()],
@@ -363,6 +366,22 @@ impl QuicDissector {
         }
         if self.gquic && data.first().is_some_and(|b| b & 0x80 == 0) {
             self.legacy_gquic(cx, dir, data);
+            return;
+        }
+        if let Some(raw) = data
+            .get(1..5)
+            .map(|v| u32::from_be_bytes([v[0], v[1], v[2], v[3]]))
+            && data[0] & 0x80 != 0
+            && matches!(version::classify(raw), Version::GQuicQ(n) if n < 50)
+        {
+            // Q046-style long header: no Length field, payload not encrypted.
+            self.note_version(cx, raw);
+            self.gquic_packets += 1;
+            if dir == Direction::ToServer
+                && let Some(chlo) = gquic::find_chlo(&data[5..])
+            {
+                self.report_chlo(cx, chlo);
+            }
             return;
         }
         let mut rest = data;
@@ -445,6 +464,11 @@ impl QuicDissector {
         self.meta_once(cx, "quic.retry", "yes".into());
         // The client's next Initial goes to the Retry's SCID and keys derive from it.
         self.odcid = Some(scid.to_vec());
+        self.reset_initial();
+    }
+
+    /// Forgets Initial keys, packet numbers and CRYPTO data (a Retry or a new version).
+    fn reset_initial(&mut self) {
         self.initial = None;
         self.largest[Direction::ToServer.index()][0] = None;
         self.largest[Direction::ToClient.index()][0] = None;
@@ -456,19 +480,10 @@ impl QuicDissector {
     fn long_packet(&mut self, cx: &mut Cx<'_>, dir: Direction, pkt: &[u8], h: &LongHeader<'_>) {
         self.note_version(cx, h.version);
         let v = version::classify(h.version);
-        if self.version.is_none() && v != Version::Negotiation {
+        if v.is_known() && !self.version.is_some_and(Version::is_known) {
             self.version = Some(v);
         }
         self.track_cids(cx, dir, h);
-        if v == Version::GQuicQ(46) {
-            // Q046 payloads are not encrypted: the CHLO is in the clear.
-            if dir == Direction::ToServer
-                && let Some(chlo) = gquic::find_chlo(&pkt[h.pn_offset.min(pkt.len())..])
-            {
-                self.report_chlo(cx, chlo);
-            }
-            return;
-        }
         if v.is_gquic() {
             self.gquic_packets += 1;
         }
@@ -516,6 +531,12 @@ impl QuicDissector {
             return;
         }
         self.initial_packets += 1;
+        if self.initial_version.is_some_and(|iv| iv != v) {
+            // A new attempt in another version (after Version Negotiation):
+            // new keys, new packet numbers, a new ClientHello.
+            self.reset_initial();
+        }
+        self.initial_version = Some(v);
         let mut plain = None;
         if self.initial.is_none()
             && let Some(odcid) = self.odcid.clone()
@@ -540,7 +561,11 @@ impl QuicDissector {
             }
         }
         let Some((payload, pn)) = plain else {
-            if !self.initial_failed && (dir == Direction::ToServer || self.odcid.is_some()) {
+            // GREASE and unknown versions have no public salt: nothing to report.
+            if v.is_known()
+                && !self.initial_failed
+                && (dir == Direction::ToServer || self.odcid.is_some())
+            {
                 self.initial_failed = true;
                 cx.anomaly(
                     "quic-initial-undecryptable",

@@ -66,6 +66,10 @@ pub fn classify_datagram(d: &[u8], quic_port: bool) -> Confidence {
         return Confidence::No;
     };
     let v = version::classify(raw);
+    if matches!(v, Version::GQuicQ(n) if n < 50) {
+        // Q046-style long header with a Google QUIC version.
+        return Confidence::Certain;
+    }
     match header::parse(d) {
         Ok(Packet::Long(h)) if v.is_known() => {
             if h.kind == LongType::Initial && d.len() >= 1200 {

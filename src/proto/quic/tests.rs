@@ -533,3 +533,29 @@ fn version_negotiation_and_grease_versions_are_reported() {
     assert_eq!(metas(&out, "quic.version_negotiation"), vec!["v1"]);
     assert_eq!(metas(&out, "quic.sni"), vec!["g.example"]);
 }
+
+#[test]
+fn gquic_q046_long_header_chlo_is_read_in_the_clear() {
+    // Q046: long header, packed CID lengths (DCID 8), 4-byte packet number,
+    // 12-byte message hash, then a STREAM frame holding the CHLO.
+    let mut p = vec![0xc3];
+    p.extend_from_slice(b"Q046");
+    p.push(0x50);
+    p.extend_from_slice(&[9; 8]);
+    p.extend_from_slice(&[0, 0, 0, 1]);
+    p.extend_from_slice(&[0xab; 12]);
+    p.extend_from_slice(&[0xa0, 0x01, 0x00, 0x04]);
+    p.extend_from_slice(b"CHLO\x02\x00\x00\x00SNI\x00\x0e\x00\x00\x00UAID\x26\x00\x00\x00");
+    p.extend_from_slice(b"www.google.comChrome/79.0 Linux x86_64");
+    p.resize(1350, 0);
+    assert_eq!(classify_datagram(&p, false), Confidence::Certain);
+    let out = run(&env(None), &[(Direction::ToServer, p)]);
+    assert_eq!(out.protocol.as_ref().map(|p| p.1.as_ref()), Some("gquic"));
+    assert_eq!(metas(&out, "quic.version"), vec!["Q046"]);
+    assert_eq!(metas(&out, "quic.sni"), vec!["www.google.com"]);
+    assert_eq!(
+        metas(&out, "quic.user_agent"),
+        vec!["Chrome/79.0 Linux x86_64"]
+    );
+    assert!(fired(&out).contains(&"gquic-legacy".to_string()));
+}

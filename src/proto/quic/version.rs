@@ -218,9 +218,9 @@ impl Version {
         }
     }
 
-    /// Drafts before 22 (and gQUIC Q046) pack both connection ID lengths in one byte.
+    /// Drafts before 22 pack both connection ID lengths in one byte.
     pub fn packed_cid_lengths(self) -> bool {
-        matches!(self, Version::Draft(n) if n < 22) || self == Version::GQuicQ(46)
+        matches!(self, Version::Draft(n) if n < 22)
     }
 
     /// Whether the Initial carries a TLS ClientHello (gQUIC Q0xx carries a CHLO).

@@ -18,7 +18,7 @@ use plainsight::proto::dissector::{
     Collector, Cx, Dissector, Env, FlowInfo, Hint, PacketRef, Stream,
 };
 use plainsight::proto::quic::QuicDissector;
-use plainsight::proto::quic::build::{self, CATS, Conn};
+use plainsight::proto::quic::build::{self, Conn};
 use plainsight::proto::quic::version::Version;
 use plainsight::proto::tls::keys::{Aead, AeadAlg, xor_nonce};
 use plainsight::rules::apps::AppIndex;

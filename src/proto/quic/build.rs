@@ -113,20 +113,39 @@ pub struct Conn {
     pub server_cid: Vec<u8>,
     pub initial: (DirKeys, DirKeys),
     pub suite: Suite,
-    pub secrets: [[u8; 32]; 4],
+    /// Secrets indexed by [`CHTS`], [`SHTS`], [`CATS`], [`SATS`], [`CETS`].
+    pub secrets: [Vec<u8>; 5],
     pub pn: [u64; 2],
 }
 
-/// Indices of the client/server handshake and application traffic secrets.
+/// Indices of the client/server handshake and application traffic secrets
+/// and of the client's early (0-RTT) traffic secret.
 pub const CHTS: usize = 0;
 pub const SHTS: usize = 1;
 pub const CATS: usize = 2;
 pub const SATS: usize = 3;
+pub const CETS: usize = 4;
+
+const LABELS: [&str; 5] = [
+    "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+    "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+    "CLIENT_TRAFFIC_SECRET_0",
+    "SERVER_TRAFFIC_SECRET_0",
+    "CLIENT_EARLY_TRAFFIC_SECRET",
+];
 
 impl Conn {
     /// A connection of `version` with fixed connection IDs and secrets.
     /// `version` must have a published Initial salt.
     pub fn new(version: Version) -> Conn {
+        Conn::with_suite(version, 0x1301)
+    }
+
+    /// A connection whose handshake negotiates the TLS 1.3 suite `suite`
+    /// (0x1301, 0x1302, 0x1303 or 0x1304); secrets have the suite's hash length.
+    pub fn with_suite(version: Version, suite: u16) -> Conn {
+        let suite = protect::suite(suite).expect("a TLS 1.3 suite usable with QUIC");
+        let n = suite.hash.output_len();
         let dcid = vec![0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08];
         let salt = version.initial_salts()[0];
         Conn {
@@ -136,8 +155,8 @@ impl Conn {
             dcid,
             client_cid: vec![0xc1, 0xc2, 0xc3, 0xc4],
             server_cid: vec![0x5e, 0x5e, 0x5e, 0x5e, 0x5e],
-            suite: protect::suite(0x1301).expect("TLS_AES_128_GCM_SHA256"),
-            secrets: [[0x11; 32], [0x22; 32], [0x33; 32], [0x44; 32]],
+            suite,
+            secrets: [0x11, 0x22, 0x33, 0x44, 0x55].map(|b| vec![b; n]),
             pn: [0, 0],
         }
     }
@@ -145,13 +164,7 @@ impl Conn {
     /// The session's secrets as NSS key log lines.
     pub fn keylog(&self) -> String {
         let r = hex(&RANDOM);
-        let names = [
-            "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
-            "SERVER_HANDSHAKE_TRAFFIC_SECRET",
-            "CLIENT_TRAFFIC_SECRET_0",
-            "SERVER_TRAFFIC_SECRET_0",
-        ];
-        names
+        LABELS
             .iter()
             .zip(&self.secrets)
             .map(|(n, s)| format!("{n} {r} {}\n", hex(s)))
@@ -205,6 +218,7 @@ impl Conn {
         let keys = match (kind, dir) {
             (LongType::Initial, Direction::ToServer) => &self.initial.0,
             (LongType::Initial, Direction::ToClient) => &self.initial.1,
+            (LongType::ZeroRtt, _) => &self.keys(CETS),
             (_, Direction::ToServer) => &self.keys(CHTS),
             (_, Direction::ToClient) => &self.keys(SHTS),
         };
@@ -269,7 +283,7 @@ impl Conn {
         let si = self.long(
             Direction::ToClient,
             LongType::Initial,
-            &crypto_frame(0, &server_hello(0x1301)),
+            &crypto_frame(0, &server_hello(self.suite.id)),
             None,
         );
         let sh = self.long(

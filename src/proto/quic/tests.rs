@@ -559,3 +559,76 @@ fn gquic_q046_long_header_chlo_is_read_in_the_clear() {
     );
     assert!(fired(&out).contains(&"gquic-legacy".to_string()));
 }
+
+#[test]
+fn every_quic_suite_opens_with_its_hash_and_key_sizes() {
+    for suite in [0x1301, 0x1302, 0x1303, 0x1304] {
+        let mut c = Conn::with_suite(Version::V1, suite);
+        let pkts = h3_connection(&mut c);
+        let out = run(&env(Some(&c.keylog())), &pkts);
+        assert_eq!(
+            crypto(&out),
+            vec![(CryptoState::Opened, 4, 4)],
+            "suite {suite:04x}"
+        );
+        assert_eq!(canaries(&out).len(), 1, "suite {suite:04x}");
+        assert_eq!(
+            metas(&out, "quic.cipher"),
+            vec![format!("0x{suite:04x}").as_str()]
+        );
+    }
+}
+
+#[test]
+fn suite_is_inferred_when_the_server_hello_is_missing() {
+    // The server's Initial (with the ServerHello) was not captured: the AEAD
+    // tag tells ChaCha20-Poly1305 from AES-128-GCM for 32-byte secrets.
+    let mut c = Conn::with_suite(Version::V1, 0x1303);
+    let mut pkts = h3_connection(&mut c);
+    pkts[1].1 = c.long(
+        Direction::ToClient,
+        LongType::Handshake,
+        &crypto_frame(0, &encrypted_extensions("h3")),
+        None,
+    );
+    let out = run(&env(Some(&c.keylog())), &pkts);
+    assert_eq!(crypto(&out), vec![(CryptoState::Opened, 4, 4)]);
+    assert_eq!(canaries(&out).len(), 1);
+}
+
+#[test]
+fn zero_rtt_opens_with_the_early_traffic_secret() {
+    let mut c = Conn::new(Version::V1);
+    let ch = client_hello("chat.example.org", &["hq-interop"], 0);
+    let ci = c.client_initial(&crypto_frame(0, &ch), None);
+    let early = c.long(
+        Direction::ToServer,
+        LongType::ZeroRtt,
+        &stream_frame(0, 0, CANARY.as_bytes(), true),
+        None,
+    );
+    let mut pkts = vec![(Direction::ToServer, [ci, early].concat())];
+    pkts.extend(c.handshake("hq-interop").into_iter().skip(1));
+    let out = run(&env(Some(&c.keylog())), &pkts);
+    assert_eq!(crypto(&out), vec![(CryptoState::Opened, 3, 3)]);
+    let hits = canaries(&out);
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].origin.packet, Some(1));
+    // Without the early secret the 0-RTT packet stays closed, and the reason says which secret is missing.
+    let no_early: String = c
+        .keylog()
+        .lines()
+        .filter(|l| !l.starts_with("CLIENT_EARLY"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let out = run(&env(Some(&no_early)), &pkts);
+    assert_eq!(
+        crypto(&out)[0].0,
+        CryptoState::Partial {
+            reason: format!(
+                "key log has no CLIENT_EARLY_TRAFFIC_SECRET for client random {}",
+                hex(&RANDOM)
+            )
+        }
+    );
+}

@@ -191,8 +191,12 @@ impl Http2Dissector {
                     self.anomaly_once(cx, "http2-padding", "padding longer than the frame".into());
                     return;
                 };
-                if let Some(x) = self.streams.get_mut(&h.stream) {
-                    x.data(cx, dir, body);
+                // A stream whose HEADERS were not seen (capture started late)
+                // still has its body read, without content-coding information.
+                if h.stream != 0
+                    && (self.streams.contains_key(&h.stream) || self.streams.len() < MAX_STREAMS)
+                {
+                    self.streams.entry(h.stream).or_default().data(cx, dir, body);
                 }
                 if h.has(flag::END_STREAM) {
                     self.end_stream(cx, dir, h.stream);

@@ -58,6 +58,17 @@ Examples:
 Stop early with Ctrl-C: the report covers everything captured so far.")]
     Capture(CaptureArgs),
 
+    /// Scan app storage (databases, data folders, backups) for readable and retained messages.
+    #[command(after_help = "\
+Examples:
+  plainsight scan ./extracted-android-data/ --canaries canaries.toml --format json
+  plainsight scan msgstore.db msgstore.db-wal wa.db msgstore.db.crypt15
+  plainsight scan ./signal-desktop/ --acquisition-time 2026-11-01T12:00:00Z
+
+Inputs are never written: databases are copied aside (with -wal, -shm, -journal) and
+opened read-only from the copy; every input is hashed before and after the scan.")]
+    Scan(ScanArgs),
+
     /// List, show and validate rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -163,9 +174,13 @@ pub struct TrafficArgs {
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub max_flows: usize,
 
-    /// Seconds without packets after which a flow is finalised.
+    /// Seconds without packets after which a TCP flow is finalised.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub idle_timeout: u64,
+
+    /// Seconds without packets after which a UDP flow is finalised.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub udp_idle_timeout: u64,
 
     /// Out-of-order bytes buffered per TCP direction.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
@@ -187,6 +202,63 @@ pub struct ReplayArgs {
 
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files and folders to scan.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// When the data was acquired (RFC 3339 or Unix seconds): expired
+    /// disappearing messages are judged against it. Defaults to the newest
+    /// file modification time, never to the analysis clock.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub acquisition_time: Option<i64>,
+
+    /// How deep to descend into folders.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub max_depth: usize,
+
+    /// Follow symbolic links (by default a scan never leaves the given roots).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Parses Unix seconds or an RFC 3339 UTC time (`2026-11-01T12:00:00Z`).
+pub fn parse_time(s: &str) -> Result<i64, String> {
+    if let Ok(n) = s.parse::<i64>() {
+        return Ok(n);
+    }
+    let bad = || format!("invalid time `{s}`: expected Unix seconds or e.g. 2026-11-01T12:00:00Z");
+    let s2 = s.trim_end_matches('Z');
+    let (date, time) = s2.split_once(['T', ' ']).unwrap_or((s2, "00:00:00"));
+    let d: Vec<i64> = date.split('-').map(|x| x.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
+    let t: Vec<i64> = time
+        .split(':')
+        .map(|x| x.split('.').next().unwrap_or("0").parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    let ([y, m, dd], [hh, mm, ss]) = (d.as_slice(), t.as_slice()) else {
+        return Err(bad());
+    };
+    if !(1..=12).contains(m) || !(1..=31).contains(dd) || *hh > 23 || *mm > 59 || *ss > 60 {
+        return Err(bad());
+    }
+    Ok(days_from_civil(*y, *m, *dd) * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 #[derive(Debug, Args)]
@@ -262,6 +334,15 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn times_parse() {
+        assert_eq!(parse_time("0").unwrap(), 0);
+        assert_eq!(parse_time("2026-11-01T12:00:00Z").unwrap(), 1_793_534_400);
+        assert_eq!(parse_time("2000-02-29").unwrap(), 951_782_400);
+        assert!(parse_time("yesterday").is_err());
+        assert!(parse_time("2026-13-01").is_err());
     }
 
     #[test]

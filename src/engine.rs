@@ -296,7 +296,9 @@ impl<'r, 'b> Engine<'r, 'b> {
         let id = st.info.id;
         harvest_dns(&mut st.out, dns, cfg.max_dns_names);
         if let Some(reason) = close {
-            table.close(id, reason);
+            table.close(id, reason, &mut |_, _, st, reason| {
+                finished.push((st, reason))
+            });
         }
         for (st, reason) in finished {
             finalize(env, budget, builder, stats, dns, st, reason);

@@ -5,7 +5,7 @@
 //! canaries, secrets) so that mistakes are reported before any input is read.
 
 use crate::cli::{
-    CaptureArgs, Cli, ColorChoice, Command, ListFormat, ReplayArgs, ReportArgs, RulesCommand,
+    CaptureArgs, Cli, ColorChoice, Command, ListFormat, ReplayArgs, ReportArgs, ScanArgs, RulesCommand,
     TrafficArgs,
 };
 use crate::engine::{Engine, EngineConfig};
@@ -83,6 +83,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Replay(a) => replay(a, ui),
         Command::Capture(a) => capture(a, ui),
+        Command::Scan(a) => scan(a, ui),
         Command::Rules(r) => rules_command(r, ui),
     }
 }
@@ -157,9 +158,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 fn engine_config(t: &TrafficArgs) -> EngineConfig {
     let mut cfg = EngineConfig::default();
     cfg.flows.max_flows = t.max_flows.max(1);
-    let idle = i64::try_from(t.idle_timeout).unwrap_or(i64::MAX / 1_000_000_000) * 1_000_000_000;
-    cfg.flows.tcp_idle_ns = idle;
-    cfg.flows.udp_idle_ns = idle.min(cfg.flows.udp_idle_ns.max(1));
+    let ns = |secs: u64| {
+        i64::try_from(secs)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1_000_000_000)
+    };
+    cfg.flows.tcp_idle_ns = ns(t.idle_timeout);
+    cfg.flows.udp_idle_ns = ns(t.udp_idle_timeout);
     cfg.tcp.max_buffer_per_dir = t.reassembly_cap;
     cfg.memory_cap = t.memory_cap;
     cfg
@@ -317,6 +322,66 @@ fn capture(a: CaptureArgs, ui: Ui) -> Result<Outcome> {
     let report = builder.finish();
     emit(&report, &a.report, ui)?;
     Ok(outcome(&report, &a.report, false))
+}
+
+fn scan(a: ScanArgs, ui: Ui) -> Result<Outcome> {
+    let rules = load_rules(&a.report.rules)?;
+    let canaries = load_canaries(&a.report)?;
+    for p in &a.paths {
+        if std::fs::symlink_metadata(p).is_err() {
+            bail!("{}: no such file or directory", p.display());
+        }
+    }
+    let start = Instant::now();
+    let opts = crate::store::ScanOptions {
+        max_depth: a.max_depth,
+        acquisition_time: a.acquisition_time,
+        follow_symlinks: a.follow_symlinks,
+        ..crate::store::ScanOptions::default()
+    };
+    let result = crate::store::scan(&a.paths, &canaries, &rules, &opts);
+    let mut builder = ReportBuilder::new("scan", &canaries, &rules, build_options(&a.report));
+    let changed = add_scan(&mut builder, result, ui);
+    builder.stats_mut().duration_ms = start.elapsed().as_millis() as u64;
+    let report = builder.finish();
+    emit(&report, &a.report, ui)?;
+    let damaged = !report.warnings.is_empty();
+    Ok(outcome(&report, &a.report, changed || (a.report.strict && damaged)))
+}
+
+/// Adds a storage scan to a report; true when an input changed during the scan.
+pub fn add_scan(builder: &mut ReportBuilder<'_>, result: crate::store::ScanResult, ui: Ui) -> bool {
+    let mut changed = false;
+    for i in result.inputs {
+        if !i.unchanged {
+            changed = true;
+            ui.note(format!("{}: changed while it was scanned (hash differs afterwards)", i.path));
+            builder.warning(&i.path, None, "the file changed during the scan: its SHA-256 differs afterwards");
+        }
+        builder.add_input(Input {
+            path: i.path,
+            kind: i.kind,
+            size: i.size,
+            sha256: Some(i.sha256),
+            unchanged: Some(i.unchanged),
+        });
+    }
+    for (path, offset, message) in result.warnings {
+        builder.warning(&path, offset, message);
+    }
+    for s in result.stores {
+        builder.add_store(crate::report::build::StoreRecord {
+            id: s.id,
+            path: s.path,
+            kind: s.kind,
+            app: s.app,
+            evidence: s.evidence,
+            omitted: s.evidence_omitted,
+            facts: s.facts,
+            scanned: 0,
+        });
+    }
+    changed
 }
 
 /// Writes the report to `-o FILE` or stdout.

@@ -94,7 +94,8 @@ pub struct DecodeStats {
     pub other_ip: u64,
     pub not_ip: u64,
     pub malformed: u64,
-    /// TCP/UDP packets whose payload the snapshot length cut.
+    /// TCP/UDP packets whose payload the snapshot length cut, and cut
+    /// fragments (which are never reassembled).
     pub snaplen_cut: u64,
     pub fragments: u64,
     pub reassembled: u64,
@@ -161,6 +162,12 @@ impl Decoder {
         let dst = ip.destination_addr();
         let payload = ip.payload();
         if payload.fragmented {
+            if payload.incomplete {
+                // A fragment cut by the snapshot length would leave a hole
+                // (or, if last, a wrong datagram length): never reassembled.
+                self.stats.snaplen_cut += 1;
+                return Outcome::FragmentHeld;
+            }
             let Some(info) = fragment_info(&ip, l3) else {
                 self.stats.malformed += 1;
                 return Outcome::Malformed("IPv6 fragment header not found".into());

@@ -376,3 +376,19 @@ proptest! {
         let _ = d.decode(link, &frame, ts.wrapping_add(1));
     }
 }
+
+#[test]
+fn snaplen_cut_fragment_is_not_reassembled() {
+    let datagram = udp_datagram(&[b'q'; 40]);
+    let frags = v4_fragments(3, &datagram, 24);
+    let mut d = decoder();
+    assert_eq!(
+        d.decode(LinkType::Ethernet, &frags[0], 0),
+        Outcome::FragmentHeld
+    );
+    // The last fragment, cut short: must not complete a wrong datagram.
+    let last = &frags[1][..frags[1].len() - 5];
+    assert_eq!(d.decode(LinkType::Ethernet, last, 0), Outcome::FragmentHeld);
+    assert_eq!(d.stats().reassembled, 0);
+    assert_eq!(d.stats().snaplen_cut, 1);
+}

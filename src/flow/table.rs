@@ -64,8 +64,13 @@ pub struct FlowLimits {
     pub max_flows: usize,
     pub tcp_idle_ns: i64,
     pub udp_idle_ns: i64,
-    /// A closed flow is finalised this long after its last packet (FIN/RST or later).
+    /// A closed flow is finalised this long after its last packet (FIN/RST or later),
+    /// so final ACKs and retransmitted FINs still count in it (TCP's 2·MSL).
     pub closed_linger_ns: i64,
+    /// Closed flows kept lingering at most; beyond this the oldest closed flow is
+    /// finalised at once, so memory does not grow with the connection rate when
+    /// capture time advances slowly.
+    pub max_closed: usize,
 }
 
 impl Default for FlowLimits {
@@ -74,7 +79,8 @@ impl Default for FlowLimits {
             max_flows: 100_000,
             tcp_idle_ns: 300_000_000_000,
             udp_idle_ns: 60_000_000_000,
-            closed_linger_ns: 5_000_000_000,
+            closed_linger_ns: 60_000_000_000,
+            max_closed: 1024,
         }
     }
 }
@@ -208,6 +214,8 @@ pub struct FlowTable<T> {
     lists: [List; 3],
     next_id: u64,
     tick: u64,
+    /// Entries on the closed list.
+    closed_count: usize,
 }
 
 impl<T> FlowTable<T> {
@@ -221,6 +229,7 @@ impl<T> FlowTable<T> {
             lists: [EMPTY; 3],
             next_id: 1,
             tick: 0,
+            closed_count: 0,
         }
     }
 
@@ -324,9 +333,16 @@ impl<T> FlowTable<T> {
     }
 
     /// Marks a flow closed (FIN both ways, or RST) so [`expire`](Self::expire) finalises
-    /// it `closed_linger_ns` after its last packet. The first reason given is kept.
+    /// it `closed_linger_ns` after its last packet; with no linger (0 or less) it is
+    /// finalised at once through `out`. When more than `max_closed` flows are
+    /// lingering, the oldest goes to `out` now. The first reason given is kept.
     /// Returns false for an unknown id.
-    pub fn close(&mut self, id: u64, reason: EndReason) -> bool {
+    pub fn close(
+        &mut self,
+        id: u64,
+        reason: EndReason,
+        out: &mut dyn FnMut(u64, Endpoints, T, EndReason),
+    ) -> bool {
         let Some(&slot) = self.ids.get(&id) else {
             return false;
         };
@@ -334,10 +350,19 @@ impl<T> FlowTable<T> {
         if e.closed.is_none() {
             e.closed = Some(reason);
         }
-        if e.list != LIST_CLOSED {
+        if self.limits.closed_linger_ns <= 0 {
+            self.finalise(slot, reason, out);
+        } else if self.entry(slot).list != LIST_CLOSED {
             self.unlink(slot);
-            self.entry_mut(slot).list = LIST_CLOSED;
             self.push_front(LIST_CLOSED, slot);
+            self.closed_count += 1;
+        }
+        while self.closed_count > self.limits.max_closed {
+            let tail = self.lists[LIST_CLOSED].tail;
+            if tail == NIL {
+                break;
+            }
+            self.finalise(tail, reason, out);
         }
         true
     }
@@ -387,6 +412,7 @@ impl<T> FlowTable<T> {
         self.ids.clear();
         self.free.clear();
         self.lists = [EMPTY; 3];
+        self.closed_count = 0;
         for e in entries {
             out(
                 e.id,
@@ -430,6 +456,9 @@ impl<T> FlowTable<T> {
         let Some(e) = self.slots[slot as usize].take() else {
             return;
         };
+        if e.list == LIST_CLOSED {
+            self.closed_count -= 1;
+        }
         self.map.remove(&e.key);
         self.ids.remove(&e.id);
         self.free.push(slot);
@@ -771,7 +800,7 @@ mod tests {
         );
         assert_eq!(t.len(), 2);
         // Closed flows go first, with their own reason, even when seen more recently.
-        assert!(t.close(3, EndReason::Rst));
+        assert!(t.close(3, EndReason::Rst, &mut |_, _, _, _| unreachable!()));
         pkt(
             &mut t,
             &mut ended,
@@ -796,7 +825,10 @@ mod tests {
 
     #[test]
     fn idle_flows_expire_by_transport_and_closed_flows_after_the_linger() {
-        let mut t = FlowTable::new(FlowLimits::default());
+        let mut t = FlowTable::new(FlowLimits {
+            closed_linger_ns: 5 * S,
+            ..FlowLimits::default()
+        });
         let mut ended = Vec::new();
         pkt(
             &mut t,
@@ -828,7 +860,7 @@ mod tests {
             0,
             "closed",
         );
-        t.close(3, EndReason::Fin);
+        t.close(3, EndReason::Fin, &mut |_, _, _, _| unreachable!());
         // A last ACK after the close restarts the linger.
         pkt(
             &mut t,
@@ -861,12 +893,40 @@ mod tests {
     }
 
     #[test]
+    fn without_a_linger_a_closed_flow_ends_at_once() {
+        let limits = FlowLimits {
+            closed_linger_ns: 0,
+            ..FlowLimits::default()
+        };
+        let mut t = FlowTable::new(limits);
+        let mut ended = Vec::new();
+        pkt(
+            &mut t,
+            &mut ended,
+            Tcp,
+            "10.0.0.1:1111",
+            "10.0.0.9:80",
+            SYN,
+            0,
+            "a",
+        );
+        assert!(t.close(1, EndReason::Rst, &mut |i, e, s, r| {
+            ended.push((i, e, s, r))
+        }));
+        assert_eq!(
+            ended,
+            vec![(1, ep("10.0.0.1:1111", "10.0.0.9:80"), "a", EndReason::Rst)]
+        );
+        assert!(t.is_empty());
+    }
+
+    #[test]
     fn a_new_syn_on_a_closed_flow_starts_a_new_flow() {
         let mut t = FlowTable::new(FlowLimits::default());
         let mut ended = Vec::new();
         let (c, s) = ("10.0.0.1:1111", "10.0.0.9:80");
         pkt(&mut t, &mut ended, Tcp, c, s, SYN, 0, "first");
-        t.close(1, EndReason::Fin);
+        t.close(1, EndReason::Fin, &mut |_, _, _, _| unreachable!());
         assert!(t.is_closed(1));
         assert_eq!(
             pkt(&mut t, &mut ended, Tcp, c, s, NONE, 1, "first"),
@@ -914,7 +974,7 @@ mod tests {
             0,
             "c",
         );
-        t.close(2, EndReason::Rst);
+        t.close(2, EndReason::Rst, &mut |_, _, _, _| unreachable!());
         // Touch flow 1 so recency order differs from id order.
         pkt(
             &mut t,
@@ -937,13 +997,15 @@ mod tests {
             ]
         );
         assert!(t.is_empty());
-        assert!(!t.close(1, EndReason::Fin));
+        assert!(!t.close(1, EndReason::Fin, &mut |_, _, _, _| unreachable!()));
     }
 
     #[test]
     fn memory_stays_bounded_over_many_short_flows() {
         let limits = FlowLimits {
             max_flows: 64,
+            closed_linger_ns: 5 * S,
+            max_closed: 16,
             ..FlowLimits::default()
         };
         let mut t: FlowTable<u64> = FlowTable::new(limits);
@@ -960,7 +1022,7 @@ mod tests {
             assert!(new);
             assert_eq!(*state, id);
             if i % 2 == 0 {
-                t.close(id, EndReason::Fin);
+                t.close(id, EndReason::Fin, &mut |_, _, _, _| expired += 1);
             }
             t.expire(ts, &mut |_, _, _, _| expired += 1);
             assert!(t.len() <= 64);
@@ -968,6 +1030,31 @@ mod tests {
         assert!(t.slots.len() <= 64 && t.free.len() <= 64);
         assert_eq!(evicted + expired + t.len() as u64, 10_000);
         assert!(expired > 0 && evicted > 0);
+    }
+
+    #[test]
+    fn lingering_closed_flows_are_capped() {
+        let mut t: FlowTable<u64> = FlowTable::new(FlowLimits {
+            max_closed: 2,
+            ..FlowLimits::default()
+        });
+        let mut done = Vec::new();
+        for i in 0..5u16 {
+            let src = SocketAddr::from(([10, 0, 0, 1], 40000 + i));
+            let dst = SocketAddr::from(([10, 1, 0, 1], 443));
+            let (id, ..) = t.lookup(Tcp, src, dst, SYN, 0, |id, _| id, &mut |_, _, _, _| {});
+            t.close(id, EndReason::Fin, &mut |id, _, _, r| done.push((id, r)));
+        }
+        // The capture clock never advanced, yet only two closed flows linger.
+        assert_eq!(
+            done,
+            vec![
+                (1, EndReason::Fin),
+                (2, EndReason::Fin),
+                (3, EndReason::Fin)
+            ]
+        );
+        assert_eq!(t.len(), 2);
     }
 
     #[test]

@@ -5,11 +5,14 @@
 //! but never reached the capture. Deliveries are contiguous: each one starts where the
 //! previous one ended, so a consumer can keep its own offset.
 //!
-//! Stream offsets are 64-bit: offset 0 is the first byte after the SYN, or the first
-//! byte of the first segment seen when the capture started mid-connection. A sequence
+//! Stream offsets are 64-bit: offset 0 is the first byte after the SYN, or, when the
+//! capture started mid-connection, the first byte of the first segment carrying data or
+//! a FIN (pure ACKs do not anchor: a keep-alive sits one below the next byte). A sequence
 //! number is placed relative to the next expected byte with signed 32-bit arithmetic,
 //! so wraparound past `u32::MAX` needs no special case; a segment more than 2 GiB away
-//! from the next expected byte is misplaced (real windows are at most 1 GiB).
+//! from the next expected byte is misplaced (real windows are at most 1 GiB). In a
+//! mid-stream pickup, bytes that arrive later but precede the first segment seen cannot
+//! be placed and are dropped with [`TcpAnomaly::BeforeStart`].
 //!
 //! Overlaps: the first data seen for an offset wins. A later segment carrying different
 //! bytes for the same offset is reported as [`TcpAnomaly::ConflictingOverlap`]. Against
@@ -387,12 +390,17 @@ impl TcpHalf {
             return;
         }
         let data_seq = if flags.syn { seq.wrapping_add(1) } else { seq };
+        let captured = payload.len() as u64;
+        let on_wire = captured.max(u64::from(wire_len));
         if !self.started {
+            if !flags.syn && !flags.fin && on_wire == 0 {
+                // A pure ACK does not anchor the stream: a keep-alive's sequence
+                // number is one below the next byte.
+                return;
+            }
             self.started = true;
             self.next_seq = data_seq;
         }
-        let captured = payload.len() as u64;
-        let on_wire = captured.max(u64::from(wire_len));
         let start = self.offset_of(data_seq);
         if flags.fin && self.fin_off.is_none() {
             let fin = start + on_wire as i64;
@@ -428,8 +436,11 @@ impl TcpHalf {
 
     /// The other side acknowledged up to `ack`: bytes below it that were never seen
     /// were lost from the capture, so buffered data and gaps are delivered up to there.
-    /// An ACK of the FIN does not count as a missing byte. Ignored before this half has
-    /// seen a segment.
+    /// An ACK of the FIN does not count as a missing byte. Ignored until this half has
+    /// seen a SYN, a FIN or data. Call it with the acknowledgment number of every segment of the
+    /// other direction that has the ACK flag. A capture that records an ACK before the
+    /// data it acknowledges turns that data into a gap (the late copy is then reported
+    /// as a retransmission): acknowledged bytes are never waited for.
     pub fn acked(
         &mut self,
         ack: u32,
@@ -1044,6 +1055,23 @@ mod tests {
     }
 
     #[test]
+    fn a_server_resending_different_bytes_at_the_same_sequence_is_a_conflict() {
+        // ndpi/whatsapp_voice_and_message.pcap, 173.192.222.189:5222, frames 147 and 150:
+        // an 18-byte frame, then a 169-byte frame at the same sequence number (first 40
+        // bytes here). The client had acknowledged the first; it stays.
+        let first = b"\x80\x00\x0f\x0b\xd5\x9d\x9b\x9e\x41\x13\x1e\x55\xf3\xae\xa3\x37\xa7\x56";
+        let second = b"\x80\x00\xa6\x48\x61\xc1\x5f\x0f\xf3\x84\x7a\x82\x3c\xd7\x88\xdc\xcf\xa5\x65\x08\xe0\x13\xc9\x34\xb5\xbd\xbb\xa0\x8a\xeb\x20\x98\xe4\xf5\x03\x6e\xc0\x41\x53\xf6";
+        let mut r = Rig::new();
+        r.seg(3_478_325_730, first);
+        r.seg(3_478_325_730, second);
+        assert_eq!(
+            r.anomalies,
+            vec![TcpAnomaly::ConflictingOverlap { offset: 2, len: 16 }]
+        );
+        assert_eq!(r.take(), vec![data(0, first), data(18, &second[18..])]);
+    }
+
+    #[test]
     fn an_in_order_segment_over_buffered_data_delivers_the_buffered_bytes() {
         let mut r = Rig::new();
         r.flags(0, Flags::SYN);
@@ -1146,6 +1174,20 @@ mod tests {
             ]
         );
         assert!(r.events.is_empty());
+    }
+
+    #[test]
+    fn a_keepalive_seen_first_does_not_anchor_a_mid_stream_pickup() {
+        // ndpi/wechat.pcap, 192.168.1.103:58143: an empty ACK one below the next byte,
+        // then the data (with FIN) 91 seconds later.
+        let mut r = Rig::new();
+        r.seg(1_090_190_623, b"");
+        r.ack(9);
+        r.seg_full(1_090_190_624, Flags::FIN, b"\x17\x03\x01\x00\x20", 5);
+        r.flush();
+        assert_eq!(r.take(), vec![data(0, b"\x17\x03\x01\x00\x20")]);
+        assert_eq!(r.half.gaps(), (0, 0));
+        assert!(r.half.finished());
     }
 
     #[test]
@@ -1548,6 +1590,44 @@ mod tests {
             prop_assert_eq!(at, stream.len() as u64);
             prop_assert_eq!(r.half.delivered() + r.half.gaps().1, stream.len() as u64);
             prop_assert_eq!(r.budget.used(), 0);
+        }
+
+        #[test]
+        fn arbitrary_segments_never_panic_and_stay_within_the_caps(
+            ops in proptest::collection::vec(
+                (any::<bool>(), -3000i64..3000, any::<u8>(), proptest::collection::vec(any::<u8>(), 0..200), 0u32..400),
+                1..80,
+            ),
+            base in any::<u32>(),
+            max_buffer in 0usize..600,
+            budget_cap in 0usize..2000,
+        ) {
+            let limits = TcpLimits { max_buffer_per_dir: max_buffer, max_segments_per_dir: 8, recent_window: 64 };
+            let mut r = Rig::with(limits, MemBudget::new(budget_cap));
+            for (is_ack, delta, flags, payload, extra) in ops {
+                let seq = base.wrapping_add(delta as u32);
+                if is_ack {
+                    r.ack(seq);
+                } else {
+                    r.seg_full(seq, Flags::from_byte(flags), &payload, payload.len() as u32 + extra);
+                }
+                prop_assert!(r.half.buffered() <= max_buffer);
+                prop_assert!(r.budget.used() <= budget_cap);
+            }
+            r.flush();
+            let mut at = 0;
+            for e in &r.events {
+                let (off, len) = match e {
+                    Ev::Data(off, b) => (*off, b.len() as u64),
+                    Ev::Gap(off, n) => (*off, *n),
+                };
+                prop_assert_eq!(off, at);
+                prop_assert!(len > 0);
+                at += len;
+            }
+            prop_assert_eq!(at, r.half.next_offset());
+            prop_assert_eq!(r.budget.used(), 0);
+            prop_assert_eq!(r.half.buffered(), 0);
         }
     }
 }

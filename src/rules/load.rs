@@ -6,8 +6,8 @@
 
 use crate::model::{Severity, Verdict};
 use crate::rules::model::{
-    AppProfile, Check, ContentColumn, EvidenceMatch, ExpiryColumn, Glob, RuleSet, StoreProfile,
-    SubjectKind,
+    AppProfile, Check, ContentColumn, CopyLink, EvidenceMatch, ExpiryColumn, Glob, RuleSet,
+    StoreProfile, StoreRef, SubjectKind,
 };
 use serde::Deserialize;
 use std::fmt;
@@ -54,6 +54,7 @@ pub fn builtin() -> RuleSet {
         load_text(&mut set, &format!("builtin:{path}"), text, &mut errors);
     }
     check_duplicates(&mut set, &mut errors);
+    attach_stores(&mut set, &mut errors);
     debug_assert!(errors.is_empty(), "built-in rules are invalid: {errors:?}");
     set
 }
@@ -66,6 +67,7 @@ pub fn load(dirs: &[impl AsRef<Path>]) -> Result<RuleSet, Vec<RuleError>> {
         load_dir_into(&mut set, d.as_ref(), &mut errors);
     }
     check_duplicates(&mut set, &mut errors);
+    attach_stores(&mut set, &mut errors);
     if errors.is_empty() {
         Ok(set)
     } else {
@@ -79,6 +81,7 @@ pub fn check_dir(dir: &Path) -> (RuleSet, Vec<RuleError>) {
     let mut errors = Vec::new();
     load_dir_into(&mut set, dir, &mut errors);
     check_duplicates(&mut set, &mut errors);
+    attach_stores(&mut set, &mut errors);
     (set, errors)
 }
 
@@ -143,6 +146,9 @@ struct RawFile {
     #[serde(default)]
     check: Vec<RawCheck>,
     app: Option<RawApp>,
+    /// Store sections kept apart from the app's network part; each names its app.
+    #[serde(default)]
+    store: Vec<RawStore>,
 }
 
 #[derive(Deserialize)]
@@ -205,6 +211,9 @@ struct RawApp {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStore {
+    /// Only in top-level `[[store]]`: the app the store belongs to.
+    app: Option<Spanned<String>>,
+    name: Option<String>,
     paths: Vec<Spanned<String>>,
     #[serde(default)]
     schema: Vec<String>,
@@ -216,6 +225,8 @@ struct RawStore {
     encrypted: bool,
     #[serde(default)]
     key_files: Vec<String>,
+    #[serde(default)]
+    copy: Vec<RawCopy>,
 }
 
 #[derive(Deserialize)]
@@ -224,6 +235,7 @@ struct RawContent {
     table: String,
     column: String,
     role: Option<Spanned<String>>,
+    decode: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -233,6 +245,19 @@ struct RawExpiry {
     column: String,
     unit: Spanned<String>,
     start: Option<String>,
+    row: Option<String>,
+    references: Option<Spanned<String>>,
+    unless: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCopy {
+    table: String,
+    column: String,
+    key: String,
+    parent: Spanned<String>,
+    place: Spanned<String>,
 }
 
 const ROLES: [&str; 7] = [
@@ -245,6 +270,8 @@ const ROLES: [&str; 7] = [
     "json",
 ];
 const UNITS: [&str; 3] = ["s", "ms", "apple-s"];
+const DECODERS: [&str; 3] = ["telegram-tl", "typedstream", "json"];
+const COPY_PLACES: [&str; 3] = ["fts-content-orphan", "quoted-copy", "notification-copy"];
 const CLASSES: [&str; 4] = ["text", "high-entropy", "binary", "short"];
 const STATES: [&str; 3] = ["opened", "partial", "not-opened"];
 
@@ -346,6 +373,121 @@ pub fn load_text(set: &mut RuleSet, file: &str, text: &str, errors: &mut Vec<Rul
         && let Some(a) = validate_app(&mut cx, ra)
     {
         set.apps.push(a);
+    }
+    for rs in raw.store {
+        let before = cx.errors.len();
+        let Some(app) = rs.app.clone() else {
+            cx.err(
+                rs.paths.first().map_or(0..0, |p| p.span()),
+                "a top-level [[store]] needs `app = \"<app id>\"` naming the app it belongs to",
+            );
+            continue;
+        };
+        let store = validate_store(&mut cx, rs);
+        if cx.errors.len() > before {
+            continue;
+        }
+        let (line, column, excerpt) = position(text, app.span().start);
+        set.store_refs.push(StoreRef {
+            app: app.get_ref().clone(),
+            store,
+            file: file.to_string(),
+            line,
+            column,
+            excerpt,
+        });
+    }
+}
+
+/// Attaches top-level `[[store]]` sections to their apps, once every file is
+/// loaded (an app's network part and its stores may live in different files).
+fn attach_stores(set: &mut RuleSet, errors: &mut Vec<RuleError>) {
+    for r in std::mem::take(&mut set.store_refs) {
+        match set.apps.iter_mut().find(|a| a.id == r.app) {
+            Some(a) => a.stores.push(r.store),
+            None => errors.push(RuleError {
+                file: r.file,
+                line: r.line,
+                column: r.column,
+                message: format!(
+                    "unknown app `{}`: no [app] with this id is defined in any rule file",
+                    r.app
+                ),
+                excerpt: r.excerpt,
+            }),
+        }
+    }
+}
+
+fn validate_store(cx: &mut Ctx<'_>, s: RawStore) -> StoreProfile {
+    let paths = s.paths.iter().filter_map(|g| cx.glob(g)).collect();
+    let content = s
+        .content
+        .into_iter()
+        .map(|c| {
+            let role = match &c.role {
+                Some(r) => cx.one_of(r, &ROLES, "content role").unwrap_or_default(),
+                None => "message".to_string(),
+            };
+            let decode = c
+                .decode
+                .as_ref()
+                .and_then(|d| cx.one_of(d, &DECODERS, "decoder"));
+            ContentColumn {
+                table: c.table,
+                column: c.column,
+                role,
+                decode,
+            }
+        })
+        .collect();
+    let expiry = s
+        .expiry
+        .into_iter()
+        .map(|e| {
+            if let Some(r) = &e.references
+                && !r.get_ref().contains('.')
+            {
+                cx.err(r.span(), "`references` must be `table.column`");
+            }
+            ExpiryColumn {
+                unit: cx.one_of(&e.unit, &UNITS, "time unit").unwrap_or_default(),
+                table: e.table,
+                column: e.column,
+                start: e.start,
+                row: e.row,
+                references: e.references.map(|r| r.into_inner()),
+                unless: e.unless,
+            }
+        })
+        .collect();
+    let copies = s
+        .copy
+        .into_iter()
+        .map(|c| {
+            if !c.parent.get_ref().contains('.') {
+                cx.err(c.parent.span(), "`parent` must be `table.column`");
+            }
+            CopyLink {
+                place: cx
+                    .one_of(&c.place, &COPY_PLACES, "copy place")
+                    .unwrap_or_default(),
+                table: c.table,
+                column: c.column,
+                key: c.key,
+                parent: c.parent.into_inner(),
+            }
+        })
+        .collect();
+    StoreProfile {
+        paths,
+        schema: s.schema,
+        content,
+        expiry,
+        encrypted: s.encrypted,
+        key_files: s.key_files,
+        name: s.name,
+        copies,
     }
 }
 
@@ -520,40 +662,13 @@ fn validate_app(cx: &mut Ctx<'_>, ra: RawApp) -> Option<AppProfile> {
     }
     let mut stores = Vec::new();
     for s in ra.store {
-        let paths = s.paths.iter().filter_map(|g| cx.glob(g)).collect();
-        let content = s
-            .content
-            .into_iter()
-            .map(|c| {
-                let role = match &c.role {
-                    Some(r) => cx.one_of(r, &ROLES, "content role").unwrap_or_default(),
-                    None => "message".to_string(),
-                };
-                ContentColumn {
-                    table: c.table,
-                    column: c.column,
-                    role,
-                }
-            })
-            .collect();
-        let expiry = s
-            .expiry
-            .into_iter()
-            .map(|e| ExpiryColumn {
-                unit: cx.one_of(&e.unit, &UNITS, "time unit").unwrap_or_default(),
-                table: e.table,
-                column: e.column,
-                start: e.start,
-            })
-            .collect();
-        stores.push(StoreProfile {
-            paths,
-            schema: s.schema,
-            content,
-            expiry,
-            encrypted: s.encrypted,
-            key_files: s.key_files,
-        });
+        if let Some(a) = &s.app {
+            cx.err(
+                a.span(),
+                "`app` belongs in a top-level [[store]]; inside [[app.store]] the app is implied",
+            );
+        }
+        stores.push(validate_store(cx, s));
     }
     if cx.errors.len() > before {
         return None;
@@ -761,5 +876,49 @@ column = "body"
         let (_, errors) =
             load_one("[app]\nid = \"x\"\nname = \"X\"\nip_ranges = [\"10.0.0.0/99\"]\n");
         assert_eq!(errors[0].line, 4);
+    }
+
+    #[test]
+    fn top_level_stores_attach_to_apps_loaded_later() {
+        let mut set = RuleSet::default();
+        let mut errors = Vec::new();
+        load_text(
+            &mut set,
+            "stores/demo.toml",
+            "[[store]]\napp = \"demo-chat\"\npaths = [\"*/chat.db\"]\n[[store.content]]\ntable = \"m\"\ncolumn = \"body\"\ndecode = \"json\"\n[[store.copy]]\ntable = \"m_fts_content\"\ncolumn = \"c0\"\nkey = \"docid\"\nparent = \"m.id\"\nplace = \"fts-content-orphan\"\n",
+            &mut errors,
+        );
+        load_text(
+            &mut set,
+            "apps/demo.toml",
+            "[app]\nid = \"demo-chat\"\nname = \"Demo\"\n",
+            &mut errors,
+        );
+        check_duplicates(&mut set, &mut errors);
+        attach_stores(&mut set, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        let s = &set.apps[0].stores[0];
+        assert_eq!(s.content[0].decode.as_deref(), Some("json"));
+        assert_eq!(s.copies[0].parent, "m.id");
+        assert!(set.store_refs.is_empty());
+    }
+
+    #[test]
+    fn a_store_for_an_unknown_app_is_a_positioned_error() {
+        let mut set = RuleSet::default();
+        let mut errors = Vec::new();
+        load_text(
+            &mut set,
+            "stores/x.toml",
+            "# comment\n[[store]]\napp = \"nobody\"\npaths = [\"*/x.db\"]\n",
+            &mut errors,
+        );
+        attach_stores(&mut set, &mut errors);
+        assert_eq!(errors.len(), 1);
+        assert_eq!((errors[0].line, errors[0].column), (3, 7));
+        assert!(errors[0].message.contains("unknown app `nobody`"));
+        assert_eq!(errors[0].excerpt, "app = \"nobody\"");
+        let (_, errors) = load_one("[[store]]\npaths = [\"*/x.db\"]\n");
+        assert!(errors[0].message.contains("needs `app"));
     }
 }

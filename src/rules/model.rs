@@ -110,6 +110,25 @@ pub struct ContentColumn {
     pub column: String,
     /// `message`, `quoted`, `fts`, `transcription`, `preview`, `notification`, `json`.
     pub role: String,
+    /// How the stored value encodes its text: `telegram-tl` (TL-serialised
+    /// message), `typedstream` (NSAttributedString), `json` (`body` fields).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decode: Option<String>,
+}
+
+/// A secondary copy of message text whose parent row may be gone: a copy
+/// row with no parent is retained content (`place` names where).
+#[derive(Debug, Clone, Serialize)]
+pub struct CopyLink {
+    pub table: String,
+    /// Column holding the copied text.
+    pub column: String,
+    /// Column of the copy that names its parent.
+    pub key: String,
+    /// `table.column` of the parent (`message._id`, `message.key_id`).
+    pub parent: String,
+    /// Retention place reported for orphans (`fts-content-orphan`, `quoted-copy`).
+    pub place: String,
 }
 
 /// An expiry column (disappearing messages).
@@ -121,6 +140,15 @@ pub struct ExpiryColumn {
     pub unit: String,
     /// For duration-style expiry: the column with the start time.
     pub start: Option<String>,
+    /// When the expiry lives in a side table: its column naming the message
+    /// row, and the `table.column` it refers to (`message._id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub references: Option<String>,
+    /// A column that, when non-zero, exempts the row (`keep_in_chat`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unless: Option<String>,
 }
 
 /// A database or file an app keeps.
@@ -137,6 +165,12 @@ pub struct StoreProfile {
     pub encrypted: bool,
     /// Files that, when present beside the store, hold its key (`config.json`).
     pub key_files: Vec<String>,
+    /// A label for the store (`msgstore.db`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Secondary copies whose parent row may have been deleted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub copies: Vec<CopyLink>,
 }
 
 /// An app profile: how to recognise an app on the wire and at rest.
@@ -172,11 +206,25 @@ fn nets_as_text<S: serde::Serializer>(
     s.collect_seq(n.iter().map(|(a, p)| format!("{a}/{p}")))
 }
 
+/// A top-level `[[store]]` section waiting to be attached to its app.
+#[derive(Debug, Clone)]
+pub struct StoreRef {
+    pub app: String,
+    pub store: StoreProfile,
+    /// Where `app = "..."` was written, for the unknown-app error.
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub excerpt: String,
+}
+
 /// Every check and app profile of a run.
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     pub checks: Vec<Check>,
     pub apps: Vec<AppProfile>,
+    /// `[[store]]` sections not yet attached; emptied once all files are loaded.
+    pub store_refs: Vec<StoreRef>,
 }
 
 impl RuleSet {

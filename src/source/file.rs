@@ -42,24 +42,55 @@ pub fn read_file(
     filter: Option<&str>,
     sink: &mut dyn PacketSink,
 ) -> Result<InputSummary, SourceError> {
-    let name = if path == Path::new("-") {
-        "standard input".to_string()
-    } else {
-        path.display().to_string()
-    };
-    let filter = filter.map(Filter::new).transpose()?;
-    let io_err = |source: io::Error| SourceError::Io {
+    if path == Path::new("-") {
+        let (ahead, digest) = ReadAhead::spawn(Box::new(io::stdin()));
+        return read_with(
+            Box::new(ahead),
+            Some(digest),
+            "standard input",
+            filter,
+            sink,
+        );
+    }
+    let name = path.display().to_string();
+    // Check the filter before touching the file.
+    filter.map(Filter::new).transpose()?;
+    let file = File::open(path).map_err(|source| SourceError::Io {
         path: name.clone(),
         source,
+    })?;
+    let (ahead, digest) = ReadAhead::spawn(Box::new(file));
+    read_with(Box::new(ahead), Some(digest), &name, filter, sink)
+}
+
+/// Reads a capture from any byte stream (a pipe, a decompressor); `name`
+/// is what messages call it.
+pub fn read_stream(
+    src: Box<dyn Read + '_>,
+    name: &str,
+    filter: Option<&str>,
+    sink: &mut dyn PacketSink,
+) -> Result<InputSummary, SourceError> {
+    read_with(src, None, name, filter, sink)
+}
+
+/// Reads with inline hashing, or with the hash computed by a read-ahead thread.
+fn read_with(
+    src: Box<dyn Read + '_>,
+    digest: Option<Digester>,
+    name: &str,
+    filter: Option<&str>,
+    sink: &mut dyn PacketSink,
+) -> Result<InputSummary, SourceError> {
+    let filter = filter.map(Filter::new).transpose()?;
+    let io_err = |source: io::Error| SourceError::Io {
+        path: name.to_string(),
+        source,
     };
-    let src: Box<dyn Read> = if path == Path::new("-") {
-        Box::new(io::stdin().lock())
-    } else {
-        Box::new(File::open(path).map_err(io_err)?)
-    };
+    let threaded = digest.is_some();
     let mut reader = Reader {
-        input: Input::new(src),
-        name: name.clone(),
+        input: Input::new(src, !threaded),
+        name: name.to_string(),
         filter,
         sink,
         summary: InputSummary {
@@ -88,9 +119,114 @@ pub fn read_file(
         // Hash what follows the damage too, so `sha256` is the file's.
         input.drain().map_err(io_err)?;
     }
-    summary.size = input.total;
-    summary.sha256 = hex(&input.hasher.finalize());
+    match (input.hasher.take(), digest) {
+        (Some(h), _) => {
+            summary.size = input.total;
+            summary.sha256 = hex(&h.finalize());
+        }
+        (None, Some(d)) => {
+            // Close the read side first so a stopped read ends the thread too.
+            drop(input);
+            let (size, sha) = d.finish().map_err(io_err)?;
+            summary.size = size;
+            summary.sha256 = hex(&sha);
+        }
+        (None, None) => {}
+    }
     Ok(summary)
+}
+
+/// Chunk size of the read-ahead thread.
+const AHEAD_CHUNK: usize = 1 << 20;
+/// Chunks in flight between the read-ahead thread and the parser.
+const AHEAD_DEPTH: usize = 4;
+
+/// Reads ahead on a thread that also hashes, so file I/O and SHA-256 overlap
+/// with dissection on another core (hashing is a quarter of a replay's work).
+struct ReadAhead {
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+/// The hashing side of a [`ReadAhead`]: yields (bytes read, SHA-256).
+struct Digester(std::thread::JoinHandle<io::Result<(u64, [u8; 32])>>);
+
+impl Digester {
+    fn finish(self) -> io::Result<(u64, [u8; 32])> {
+        self.0
+            .join()
+            .map_err(|_| io::Error::other("read-ahead thread panicked"))?
+    }
+}
+
+impl ReadAhead {
+    fn spawn(mut src: Box<dyn Read + Send>) -> (ReadAhead, Digester) {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(AHEAD_DEPTH);
+        let handle = std::thread::spawn(move || {
+            let mut hasher = Sha256::new();
+            let mut total = 0u64;
+            loop {
+                let mut buf = vec![0u8; AHEAD_CHUNK];
+                let mut n = 0;
+                let mut eof = false;
+                while n < buf.len() {
+                    match src.read(&mut buf[n..]) {
+                        Ok(0) => {
+                            eof = true;
+                            break;
+                        }
+                        Ok(k) => n += k,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            let kind = e.kind();
+                            let msg = e.to_string();
+                            let _ = tx.send(Err(e));
+                            return Err(io::Error::new(kind, msg));
+                        }
+                    }
+                }
+                buf.truncate(n);
+                hasher.update(&buf);
+                total += n as u64;
+                if n > 0 && tx.send(Ok(buf)).is_err() {
+                    // The parser stopped early: hash what was read.
+                    break;
+                }
+                if eof {
+                    break;
+                }
+            }
+            Ok((total, hasher.finalize().into()))
+        });
+        (
+            ReadAhead {
+                rx,
+                cur: Vec::new(),
+                pos: 0,
+            },
+            Digester(handle),
+        )
+    }
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.cur.len() {
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.cur = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.cur.len() - self.pos);
+        out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 enum Failure {
@@ -111,8 +247,8 @@ impl From<SourceError> for Failure {
 }
 
 /// A growable window over the input that hashes every byte it reads.
-struct Input {
-    src: Box<dyn Read>,
+struct Input<'r> {
+    src: Box<dyn Read + 'r>,
     buf: Vec<u8>,
     start: usize,
     end: usize,
@@ -121,11 +257,12 @@ struct Input {
     pos: u64,
     /// Bytes read so far.
     total: u64,
-    hasher: Sha256,
+    /// Inline hashing; `None` when a read-ahead thread hashes.
+    hasher: Option<Sha256>,
 }
 
-impl Input {
-    fn new(src: Box<dyn Read>) -> Input {
+impl<'r> Input<'r> {
+    fn new(src: Box<dyn Read + 'r>, hash: bool) -> Input<'r> {
         Input {
             src,
             buf: vec![0; BUFFER],
@@ -134,7 +271,7 @@ impl Input {
             eof: false,
             pos: 0,
             total: 0,
-            hasher: Sha256::new(),
+            hasher: hash.then(Sha256::new),
         }
     }
 
@@ -157,7 +294,8 @@ impl Input {
             self.start = 0;
         }
         if n > self.buf.len() {
-            self.buf.resize(n.next_power_of_two().min(MAX_BLOCK), 0);
+            let grown = n.checked_next_power_of_two().unwrap_or(n).min(MAX_BLOCK);
+            self.buf.resize(grown.max(n), 0);
         }
         while self.end < n {
             match self.src.read(&mut self.buf[self.end..]) {
@@ -166,7 +304,9 @@ impl Input {
                     return Ok(false);
                 }
                 Ok(k) => {
-                    self.hasher.update(&self.buf[self.end..self.end + k]);
+                    if let Some(h) = &mut self.hasher {
+                        h.update(&self.buf[self.end..self.end + k]);
+                    }
                     self.end += k;
                     self.total += k as u64;
                 }
@@ -205,8 +345,8 @@ struct Interface {
     usable: bool,
 }
 
-struct Reader<'s> {
-    input: Input,
+struct Reader<'s, 'r> {
+    input: Input<'r>,
     name: String,
     filter: Option<Filter>,
     sink: &'s mut dyn PacketSink,
@@ -214,7 +354,7 @@ struct Reader<'s> {
     stopped: bool,
 }
 
-impl Reader<'_> {
+impl Reader<'_, '_> {
     fn run(&mut self) -> Result<(), Failure> {
         self.input.ensure(24)?;
         let head = self.input.data();
@@ -253,8 +393,7 @@ impl Reader<'_> {
     fn pcap(&mut self) -> Result<(), Failure> {
         let head = self.input.data();
         if head.len() < 24 {
-            let needs = 24;
-            self.truncated("pcap file header", 0, needs);
+            self.truncated("pcap file header", 0, 24);
             return Ok(());
         }
         let header = match pcap_parser::parse_pcap_header(&head[..24]) {
@@ -278,6 +417,7 @@ impl Reader<'_> {
         if let Some(f) = &mut self.filter {
             f.prepare(link)?;
         }
+        self.summary.link_types.push(link);
         let big = header.is_bigendian();
         let modified = header.is_modified_format();
         let nanos = header.is_nanosecond_precision();
@@ -347,9 +487,6 @@ impl Reader<'_> {
                 file_offset: Some(offset),
                 interface: 0,
             };
-            if self.summary.link_types.is_empty() {
-                self.summary.link_types.push(link);
-            }
             let keep_going = deliver_to(
                 &self.filter,
                 &mut *self.sink,
@@ -481,6 +618,9 @@ impl Reader<'_> {
                             f.prepare(link)?;
                         }
                         any_usable = true;
+                        if !self.summary.link_types.contains(&link) {
+                            self.summary.link_types.push(link);
+                        }
                     } else {
                         first_unsupported.get_or_insert(link);
                         self.sink.warning(
@@ -526,9 +666,6 @@ impl Reader<'_> {
                                 file_offset: Some(offset),
                                 interface: epb.if_id,
                             };
-                            if !self.summary.link_types.contains(&p.link) {
-                                self.summary.link_types.push(p.link);
-                            }
                             keep_going = deliver_to(
                                 &self.filter,
                                 &mut *self.sink,
@@ -564,9 +701,6 @@ impl Reader<'_> {
                                 file_offset: Some(offset),
                                 interface: 0,
                             };
-                            if !self.summary.link_types.contains(&p.link) {
-                                self.summary.link_types.push(p.link);
-                            }
                             keep_going = deliver_to(
                                 &self.filter,
                                 &mut *self.sink,

@@ -308,4 +308,24 @@ mod imp {
             written,
         })
     }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn open_errors_are_classified() {
+            let perm = pcap::Error::PcapError(
+                "eth0: You don't have permission to perform this capture on that device (socket: Operation not permitted)".into(),
+            );
+            let e = open_error("eth0", perm);
+            assert!(matches!(e, SourceError::PermissionDenied { .. }));
+            assert!(e.to_string().contains("CAP_NET_RAW") || e.to_string().contains("cap_net_raw"));
+            let missing = pcap::Error::PcapError("nope0: No such device exists".into());
+            assert!(matches!(
+                open_error("nope0", missing),
+                SourceError::NoSuchInterface { .. }
+            ));
+        }
+    }
 }

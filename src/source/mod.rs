@@ -13,7 +13,7 @@ mod linktype;
 mod live;
 pub mod pcapng;
 
-pub use file::read_file;
+pub use file::{read_file, read_stream};
 pub use filter::Filter;
 pub use linktype::LinkType;
 pub use live::{InterfaceInfo, LiveOptions, LiveSummary, capture, list_interfaces};
@@ -83,8 +83,8 @@ pub struct InputSummary {
     pub skipped: u64,
     /// Byte offset where reading stopped because of truncation or damage.
     pub truncated_at: Option<u64>,
-    /// Distinct link types of the delivered packets' interfaces, in order of
-    /// first appearance.
+    /// Distinct supported link types the file declares (classic header,
+    /// pcapng interfaces), in order of first appearance.
     pub link_types: Vec<LinkType>,
 }
 

@@ -542,3 +542,58 @@ fn filter_without_libpcap_is_a_clear_error() {
     let (r, _) = read(&classic(false, false, &[]), Some("tcp"));
     assert!(matches!(r, Err(SourceError::LiveNotCompiled { .. })));
 }
+
+/// A pipe-like reader: returns a few bytes per call, sometimes interrupted.
+struct Trickle<'a> {
+    data: &'a [u8],
+    calls: usize,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.calls += 1;
+        if self.calls.is_multiple_of(5) {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "signal"));
+        }
+        let n = (self.calls % 7 + 1).min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn short_reads_from_a_pipe_give_the_same_result() {
+    let (ng, _) = rich_pcapng();
+    let classic_bytes = classic(true, true, &[udp_frame(1), udp_frame(900)]);
+    for bytes in [&ng, &classic_bytes] {
+        let (whole, want) = read(bytes, None);
+        let mut sink = Sink::default();
+        let got = read_stream(
+            Box::new(Trickle {
+                data: bytes,
+                calls: 0,
+            }),
+            "pipe",
+            None,
+            &mut sink,
+        )
+        .unwrap();
+        assert_eq!(got, whole.unwrap());
+        assert_eq!(sink.packets, want.packets);
+        assert_eq!(sink.secrets, want.secrets);
+    }
+}
+
+#[test]
+fn record_of_the_largest_accepted_size_is_read() {
+    let big = vec![7u8; MAX_BLOCK];
+    let mut w = PcapWriter::new(Vec::new(), LinkType::Raw, MAX_BLOCK as u32, false, false).unwrap();
+    w.write_packet(T0, &big, big.len() as u32).unwrap();
+    let bytes = w.into_inner();
+    let mut sink = Sink::default();
+    let s = read_stream(Box::new(&bytes[..]), "mem", None, &mut sink).unwrap();
+    assert_eq!(s.truncated_at, None);
+    assert_eq!(sink.packets.len(), 1);
+    assert_eq!(sink.packets[0].2.len(), MAX_BLOCK);
+}

@@ -196,7 +196,10 @@ impl Http2Dissector {
                 if h.stream != 0
                     && (self.streams.contains_key(&h.stream) || self.streams.len() < MAX_STREAMS)
                 {
-                    self.streams.entry(h.stream).or_default().data(cx, dir, body);
+                    self.streams
+                        .entry(h.stream)
+                        .or_default()
+                        .data(cx, dir, body);
                 }
                 if h.has(flag::END_STREAM) {
                     self.end_stream(cx, dir, h.stream);

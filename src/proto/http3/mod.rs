@@ -135,13 +135,26 @@ impl Session {
             self.feed(cx, id, dir, data);
             if fin {
                 self.end(cx, id, dir);
+                self.close_half(cx, id, dir);
             }
         });
     }
 
+    /// A stream direction ended: its parser state goes (an extension stream is flushed).
+    fn close_half(&mut self, cx: &mut Cx<'_>, id: u64, dir: Direction) {
+        if let Some(mut h) = self.halves.remove(&(id, dir.index()))
+            && let Some(s) = &mut h.inner
+        {
+            s.finish(cx);
+        }
+    }
+
     /// The stream was reset: its exchange is over.
     pub fn on_reset(&mut self, cx: &mut Cx<'_>, id: u64, dir: Direction) {
-        cx.with_layer(Layer::plain("http3"), |cx| self.end(cx, id, dir));
+        cx.with_layer(Layer::plain("http3"), |cx| {
+            self.end(cx, id, dir);
+            self.close_half(cx, id, dir);
+        });
     }
 
     pub fn finish(&mut self, cx: &mut Cx<'_>) {

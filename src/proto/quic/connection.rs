@@ -8,7 +8,7 @@
 //! layer `quic`. Packets that cannot be opened yet are buffered (bounded)
 //! and retried when secrets arrive later in the capture.
 
-use super::frames::{Frame, Frames};
+use super::frames::{self, Frame, Frames};
 use super::gquic;
 use super::header::{self, LongHeader, Packet};
 use super::protect::{self, DirKeys, HpKey, PacketKey, Suite, Unprotected};
@@ -23,7 +23,7 @@ use crate::proto::http3;
 use crate::proto::tls::handshake::{self, Cursor, ext, msg};
 use crate::secrets::Label;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// CRYPTO data kept per direction and packet-number space.
 const CRYPTO_CAP: usize = 64 * 1024;
@@ -35,8 +35,10 @@ const MAX_PENDING_BYTES: usize = 4 << 20;
 /// Out-of-order STREAM data buffered per stream direction and per connection.
 const STREAM_REORDER_CAP: usize = 1 << 20;
 const CONN_REORDER_CAP: usize = 8 << 20;
-/// Streams tracked per connection; data of further streams is counted only.
+/// Stream directions read at once; data of further streams is counted only.
 const MAX_STREAMS: usize = 1024;
+/// Ended stream directions remembered, so late retransmissions are ignored.
+const MAX_DONE: usize = 1 << 16;
 /// Distinct versions and close reasons reported per flow.
 const MAX_VERSIONS: usize = 4;
 
@@ -193,7 +195,6 @@ impl CryptoStream {
 struct StreamHalf {
     reasm: Reassembler,
     fin_at: Option<u64>,
-    finished: bool,
 }
 
 impl StreamHalf {
@@ -201,7 +202,6 @@ impl StreamHalf {
         StreamHalf {
             reasm: Reassembler::new(STREAM_REORDER_CAP),
             fin_at: None,
-            finished: false,
         }
     }
 }
@@ -266,6 +266,7 @@ pub struct QuicDissector {
     seen_generation: u64,
     app: App,
     halves: BTreeMap<(u64, usize), StreamHalf>,
+    done: BTreeSet<(u64, usize)>,
     reorder_bytes: usize,
     streams_over_cap: u64,
     datagrams: Option<Stream>,
@@ -312,6 +313,7 @@ impl QuicDissector {
             seen_generation: 0,
             app: App::Undecided,
             halves: BTreeMap::new(),
+            done: BTreeSet::new(),
             reorder_bytes: 0,
             streams_over_cap: 0,
             datagrams: None,
@@ -939,6 +941,9 @@ impl QuicDissector {
             };
         }
         let key = (id, dir.index());
+        if self.done.contains(&key) {
+            return;
+        }
         if !self.halves.contains_key(&key) {
             if self.halves.len() >= MAX_STREAMS {
                 self.streams_over_cap += 1;
@@ -949,9 +954,6 @@ impl QuicDissector {
         let Some(half) = self.halves.get_mut(&key) else {
             return;
         };
-        if half.finished {
-            return;
-        }
         if fin {
             half.fin_at = Some(offset.saturating_add(data.len() as u64));
         }
@@ -963,9 +965,6 @@ impl QuicDissector {
             || half.reasm.insert(offset, data, &mut out).is_err();
         self.reorder_bytes = (self.reorder_bytes + half.reasm.buffered()).saturating_sub(before);
         let ended = half.fin_at.is_some_and(|f| half.reasm.next_offset() >= f);
-        if ended {
-            half.finished = true;
-        }
         if overflow && !self.overflow_reported {
             self.overflow_reported = true;
             cx.anomaly(
@@ -988,16 +987,36 @@ impl QuicDissector {
             }
             App::Undecided => {}
         }
+        if ended {
+            self.end_half(cx, id, dir);
+        }
+    }
+
+    /// One direction of a stream is over: forget its reassembly state and,
+    /// once the whole stream is over, flush its inner stream.
+    fn end_half(&mut self, cx: &mut Cx<'_>, id: u64, dir: Direction) {
+        let key = (id, dir.index());
+        if let Some(h) = self.halves.remove(&key) {
+            self.reorder_bytes = self.reorder_bytes.saturating_sub(h.reasm.buffered());
+        }
+        if self.done.len() < MAX_DONE {
+            self.done.insert(key);
+        }
+        let whole = frames::unidirectional(id) || self.done.contains(&(id, dir.reverse().index()));
+        if whole
+            && let App::Raw(streams) = &mut self.app
+            && let Some(mut s) = streams.remove(&id)
+        {
+            s.finish(cx);
+        }
     }
 
     fn stream_reset(&mut self, cx: &mut Cx<'_>, dir: Direction, id: u64) {
-        if let Some(h) = self.halves.get_mut(&(id, dir.index())) {
-            h.finished = true;
-        }
         let source = self.key_source(cx);
         if let App::Http3(h3) = &mut self.app {
             cx.with_layer(Layer::keyed("quic", source), |cx| h3.on_reset(cx, id, dir));
         }
+        self.end_half(cx, id, dir);
     }
 
     /// Why packets of an epoch could not be opened, for the crypto evidence.

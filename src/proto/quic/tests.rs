@@ -632,3 +632,26 @@ fn zero_rtt_opens_with_the_early_traffic_secret() {
         }
     );
 }
+
+#[test]
+fn streams_that_end_release_their_state() {
+    // More streams than can be read at once, one after the other: all are read.
+    let mut c = Conn::new(Version::V1);
+    let mut pkts = c.handshake("hq-interop");
+    for i in 0..1100u64 {
+        let data: &[u8] = if i == 1099 {
+            CANARY.as_bytes()
+        } else {
+            b"tick"
+        };
+        let p = c.app(Direction::ToServer, &stream_frame(i * 4, 0, data, true));
+        pkts.push((Direction::ToServer, p));
+        let p = c.app(Direction::ToClient, &stream_frame(i * 4, 0, b"tock", true));
+        pkts.push((Direction::ToClient, p));
+    }
+    let out = run(&env(Some(&c.keylog())), &pkts);
+    assert_eq!(canaries(&out).len(), 1);
+    assert!(!out.evidence.iter().any(
+        |e| matches!(&e.kind, EvidenceKind::Anomaly { code, .. } if code == "quic-stream-cap")
+    ));
+}

@@ -663,7 +663,7 @@ impl QuicDissector {
             };
             // Without a ServerHello, let the AEAD tag pick the suite.
             if candidates.len() > 1 {
-                let lens = self.pn_offsets(dir, pkt, pn_offset);
+                let lens = self.pn_offsets(dir, pn_offset);
                 let largest = self.largest[dir.index()][epoch.space()];
                 if !lens.iter().any(|&o| {
                     k.open(pkt, o, pkt.len(), largest, pn_offset.is_none())
@@ -672,7 +672,9 @@ impl QuicDissector {
                     continue;
                 }
                 // Trial opening may have advanced key-update state: start clean.
-                k = EpochKeys::derive(*suite, labels, secret).expect("derived above");
+                if let Some(fresh) = EpochKeys::derive(*suite, labels, secret) {
+                    k = fresh;
+                }
                 self.suite = Some(*suite);
             }
             self.keys[dir.index()][epoch as usize] = Some(k);
@@ -682,7 +684,7 @@ impl QuicDissector {
     }
 
     /// Candidate packet-number offsets: the long header's, or one per known short-header DCID length.
-    fn pn_offsets(&self, dir: Direction, _pkt: &[u8], pn_offset: Option<usize>) -> Vec<usize> {
+    fn pn_offsets(&self, dir: Direction, pn_offset: Option<usize>) -> Vec<usize> {
         match pn_offset {
             Some(o) => vec![o],
             None => {
@@ -707,7 +709,7 @@ impl QuicDissector {
         if !self.ensure_keys(cx, dir, epoch, pkt, pn_offset) {
             return Outcome::NoKeys;
         }
-        let offsets = self.pn_offsets(dir, pkt, pn_offset);
+        let offsets = self.pn_offsets(dir, pn_offset);
         let largest = self.largest[dir.index()][epoch.space()];
         let Some(keys) = self.keys[dir.index()][epoch as usize].as_mut() else {
             return Outcome::NoKeys;

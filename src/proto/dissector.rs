@@ -109,6 +109,10 @@ pub struct Env {
     pub secrets: SecretStore,
     pub apps: AppIndex,
     pub limits: Limits,
+    /// State the TLS/DTLS dissectors share across flows: TLS 1.2 session ids and
+    /// tickets mapped to master secrets (resumption), and the run-wide budget
+    /// for ciphertext kept while waiting for keys.
+    pub tls: crate::proto::tls::session::Shared,
 }
 
 impl Env {
@@ -118,6 +122,7 @@ impl Env {
             secrets,
             apps,
             limits: Limits::default(),
+            tls: Default::default(),
         }
     }
 }
@@ -530,10 +535,9 @@ impl Stream {
     }
 
     fn replay_rest(&mut self, cx: &mut Cx<'_>, dir: Direction, rest: &[u8]) {
+        // `rest` was already fed to the stats while probing.
         if let State::Dissecting(dis) = &mut self.state {
             dis.on_data(cx, dir, rest);
-        } else {
-            self.stats[dir.index()].feed(rest);
         }
     }
 

@@ -167,6 +167,7 @@ pub fn flow(evidence: &[Evidence], canary_name: &dyn Fn(u32) -> String) -> Decis
     // Rows 7-9: unclaimed payload, no encryption recognised.
     let payload: Vec<(PayloadClass, &Evidence)> = evidence
         .iter()
+        .filter(|e| !e.keyed())
         .filter_map(|e| match &e.kind {
             EvidenceKind::Payload { class, .. } => Some((*class, e)),
             _ => None,
@@ -203,7 +204,14 @@ pub fn flow(evidence: &[Evidence], canary_name: &dyn Fn(u32) -> String) -> Decis
         );
     }
     if payload.is_empty() {
-        decision(Verdict::NoContent, "no application payload")
+        if evidence.is_empty() {
+            decision(Verdict::NoContent, "no application payload")
+        } else {
+            decision(
+                Verdict::NoContent,
+                "the protocol was decoded and carried no message content (only control data and metadata)",
+            )
+        }
     } else {
         decision(
             Verdict::NoContent,

@@ -135,7 +135,10 @@ fn every_suite_decrypts_and_the_canary_is_server_readable() {
                 assert_eq!(v, Verdict::Sealed, "{}: {why}", s.name);
             } else {
                 let want = format!("tcp › {}[key log]", label(s));
-                assert_eq!(canary_chains(&out), vec![want], "{} chunk {chunk}", s.name);
+                // Found under the keyed layer first; inner layers (HTTP body) may find it too.
+                let chains = canary_chains(&out);
+                assert_eq!(chains.first(), Some(&want), "{} chunk {chunk}", s.name);
+                assert!(chains.iter().all(|c| c.starts_with(&want)), "{chains:?}");
                 assert_eq!(v, Verdict::ServerReadable, "{}: {why}", s.name);
             }
         }
@@ -192,8 +195,8 @@ fn secrets_from_a_late_secrets_block_open_the_flow() {
     finish(&e, &mut out, &mut st);
     assert_eq!(crypto(&out)[0].1, CryptoState::Opened);
     assert_eq!(
-        canary_chains(&out),
-        vec!["tcp › tls1.3[capture secrets]".to_string()]
+        canary_chains(&out).first(),
+        Some(&"tcp › tls1.3[capture secrets]".to_string())
     );
     assert_eq!(verdict(&out).0, Verdict::ServerReadable);
 }
@@ -282,8 +285,8 @@ fn starttls_hands_the_rest_of_the_stream_to_tls() {
     assert_eq!(tls.protocol().as_deref(), Some("tls"));
     assert_eq!(crypto(&out)[0].1, CryptoState::Opened);
     assert_eq!(
-        canary_chains(&out),
-        vec!["tcp › starttls › tls1.2[key log]".to_string()]
+        canary_chains(&out).first(),
+        Some(&"tcp › starttls › tls1.2[key log]".to_string())
     );
     assert_eq!(verdict(&out).0, Verdict::ServerReadable);
 }
@@ -399,7 +402,8 @@ fn alpn_named_cleartext_protocols_are_never_sealed() {
         let out = run(&e, &s.exchanges, 1500);
         let (v, why) = verdict(&out);
         assert_eq!(v, Verdict::ServerReadable, "{}: {why}", s.name);
-        let parsed = out.layer_names.len() > 2;
+        // Layer names start at the transport's payload: [tls, http, ...].
+        let parsed = out.layer_names.len() >= 2;
         let flagged = out.evidence.iter().any(|e| {
             matches!(&e.kind, EvidenceKind::Anomaly { code, .. } if code == "tls-inner-unparsed")
         });

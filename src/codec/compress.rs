@@ -1202,3 +1202,77 @@ mod tests {
         assert_eq!(got[1], b"Hello, hello, hello again!");
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+    use std::io::Write;
+
+    fn encode(coding: Coding, data: &[u8]) -> Vec<u8> {
+        match coding {
+            Coding::Gzip => {
+                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                e.write_all(data).unwrap();
+                e.finish().unwrap()
+            }
+            Coding::Deflate => {
+                let mut e =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+                e.write_all(data).unwrap();
+                e.finish().unwrap()
+            }
+            Coding::Brotli => {
+                let mut out = Vec::new();
+                {
+                    let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 20);
+                    w.write_all(data).unwrap();
+                }
+                out
+            }
+            Coding::Zstd => {
+                ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
+            }
+            Coding::Identity => data.to_vec(),
+        }
+    }
+
+    fn coding() -> impl Strategy<Value = Coding> {
+        prop_oneof![
+            Just(Coding::Gzip),
+            Just(Coding::Deflate),
+            Just(Coding::Brotli),
+            Just(Coding::Zstd),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn round_trip_at_any_split(c in coding(), data in proptest::collection::vec(any::<u8>(), 0..3000), step in 1usize..700) {
+            let enc = encode(c, &data);
+            let mut d = Decompressor::new(c, Caps::new(1 << 20));
+            let mut out = Vec::new();
+            for piece in enc.chunks(step) {
+                d.feed(piece, &mut |x| out.extend_from_slice(x)).unwrap();
+            }
+            d.finish(&mut |x| out.extend_from_slice(x)).unwrap();
+            prop_assert_eq!(out, data);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_or_overflow(c in coding(), data in proptest::collection::vec(any::<u8>(), 0..2000), step in 1usize..300) {
+            let cap = 64 * 1024;
+            let mut d = Decompressor::new(c, Caps::new(cap));
+            let mut n = 0u64;
+            for piece in data.chunks(step) {
+                if d.feed(piece, &mut |x| n += x.len() as u64).is_err() {
+                    break;
+                }
+            }
+            let _ = d.finish(&mut |x| n += x.len() as u64);
+            prop_assert!(n <= cap);
+        }
+    }
+}

@@ -708,3 +708,29 @@ pub(crate) mod tests {
         assert!(read_name(b"\x40abc", 0).is_err());
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_messages_never_panic(data in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = parse(&data);
+            for start in 0..data.len().min(40) {
+                let _ = read_name(&data, start);
+            }
+        }
+
+        #[test]
+        fn mutated_corpus_messages_never_panic(pos in 0usize..200, byte in any::<u8>()) {
+            let mut m = tests::hex(tests::WHATSAPP_A);
+            let i = pos % m.len();
+            m[i] = byte;
+            if let Ok(msg) = parse(&m) {
+                prop_assert!(msg.questions.len() + msg.records.len() <= MAX_RECORDS);
+            }
+        }
+    }
+}

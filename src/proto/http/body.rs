@@ -23,11 +23,40 @@
 //!
 //! Content evidence is only emitted for values that read as human text:
 //! precision over recall.
+//!
+//! HTTP/2 and HTTP/3 use it the same way: one `Body` per stream direction,
+//! made from the decoded `content-encoding` and `content-type` fields, fed
+//! each DATA frame's payload, finished at END_STREAM. A DoH `GET` carries its
+//! query in the path instead ([`doh_query_param`], then [`doh_message`]).
+//!
+//! ```
+//! use plainsight::evidence::canary::CanarySet;
+//! use plainsight::model::{Direction, Transport};
+//! use plainsight::proto::dissector::{Collector, Cx, Env, FlowInfo, PacketRef};
+//! use plainsight::proto::http::body::Body;
+//! use plainsight::rules::apps::AppIndex;
+//! use plainsight::secrets::SecretStore;
+//!
+//! let env = Env::new(CanarySet::default(), SecretStore::default(), AppIndex::default());
+//! let flow = FlowInfo {
+//!     id: 1,
+//!     transport: Transport::Tcp,
+//!     client: "10.0.0.2:50000".parse().unwrap(),
+//!     server: "10.0.0.1:443".parse().unwrap(),
+//! };
+//! let mut out = Collector::default();
+//! let mut cx = Cx::new(&env, &flow, &mut out, PacketRef::default());
+//! let mut body = Body::new(None, Some("application/json"), &env.limits);
+//! body.data(&mut cx, Direction::ToClient, br#"{"text": "see you at "#);
+//! body.data(&mut cx, Direction::ToClient, br#"eight tonight"}"#);
+//! body.finish(&mut cx);
+//! assert!(out.evidence.iter().any(|e| e.kind.tag() == "content"));
+//! ```
 
 use crate::codec::compress::{Caps, CodecError, Coding, Decompressor};
 use crate::evidence::canary::ScanState;
 use crate::evidence::content::TextStats;
-use crate::evidence::{CryptoState, EvidenceKind, Layer, PayloadClass};
+use crate::evidence::{CryptoState, Evidence, EvidenceKind, Layer, PayloadClass};
 use crate::model::Direction;
 use crate::proto::dissector::{Cx, Hint, Limits, Stream};
 use base64::Engine;
@@ -135,8 +164,6 @@ pub fn media_signature(b: &[u8]) -> Option<&'static str> {
         (b"wOF2", 0, "woff2"),
         (b"%PDF-", 0, "pdf"),
         (b"PK\x03\x04", 0, "zip"),
-        (b"\x00\x00\x01\x00", 0, "ico"),
-        (b"BM", 0, "bmp"),
         (b"\x00asm", 0, "wasm"),
     ];
     SIGS.iter()
@@ -297,10 +324,8 @@ impl Body {
                 continue;
             }
             if stage.passthrough {
-                cx.anomaly(
-                    "http-bad-coding",
-                    format!("{e}; body treated as not {}-coded", stage.dec.coding()),
-                );
+                let detail = format!("{e}; body treated as not {}-coded", stage.dec.coding());
+                anomaly_once(cx, "http-bad-coding", detail);
                 continue;
             }
             stage.stopped = true;
@@ -311,7 +336,7 @@ impl Body {
             } else {
                 "http-bad-coding"
             };
-            cx.anomaly(code, e.to_string());
+            anomaly_once(cx, code, e.to_string());
         }
     }
 
@@ -392,10 +417,15 @@ impl Body {
         }
         let sink = &mut self.sink;
         nest(cx, layers, &mut |cx| match sink {
-            Sink::Stream(s) => s.finish(cx),
+            Sink::Stream(s) => {
+                let from = cx.out.evidence.len();
+                s.finish(cx);
+                fold_payloads(&mut cx.out.evidence, from);
+            }
             Sink::Media { scan, stats } => {
                 let total = stats.total();
                 if let Some(s) = stats.summary() {
+                    let from = cx.out.evidence.len();
                     cx.with_layer(Layer::plain("http-body"), |cx| {
                         cx.emit(
                             EvidenceKind::Payload {
@@ -408,6 +438,7 @@ impl Body {
                             None,
                         )
                     });
+                    fold_payloads(&mut cx.out.evidence, from);
                 }
                 scan.reset();
             }
@@ -437,7 +468,13 @@ impl Body {
                     }
                 }
                 BodyKind::Form => report_form(cx, dir, &doc),
-                BodyKind::Text => cx.content(dir, "http.body", &doc),
+                BodyKind::Text => {
+                    if std::str::from_utf8(&doc).is_ok_and(looks_like_message)
+                        && !looks_like_protocol(&doc)
+                    {
+                        cx.content(dir, "http.body", &doc);
+                    }
+                }
                 BodyKind::Doh | BodyKind::Other => {}
             })
         });
@@ -517,6 +554,38 @@ impl Out<'_> {
     }
 }
 
+/// Folds payload classifications added from index `from` on into an earlier
+/// one with the same layers, direction and class: a connection with thousands
+/// of bodies keeps one classification per kind instead of crowding message
+/// content out of the per-flow evidence cap.
+fn fold_payloads(evidence: &mut Vec<Evidence>, from: usize) {
+    let mut i = from;
+    while i < evidence.len() {
+        let (head, tail) = evidence.split_at_mut(i);
+        let new = &tail[0];
+        let target = match new.kind {
+            EvidenceKind::Payload { class, bytes, .. } => head[..from]
+                .iter_mut()
+                .find(|e| {
+                    e.dir == new.dir
+                        && e.layers == new.layers
+                        && matches!(e.kind, EvidenceKind::Payload { class: c, .. } if c == class)
+                })
+                .map(|e| (e, bytes)),
+            _ => None,
+        };
+        match target {
+            Some((e, add)) => {
+                if let EvidenceKind::Payload { bytes, .. } = &mut e.kind {
+                    *bytes += add;
+                }
+                evidence.remove(i);
+            }
+            None => i += 1,
+        }
+    }
+}
+
 /// Runs `input` through the coding stages (outermost last in `stages`),
 /// each under its own layer, into `out`.
 fn push(
@@ -555,6 +624,19 @@ fn push(
             last.passthrough = true;
             push(rest, out, cx, dir, input, errors);
         }
+    }
+}
+
+/// An anomaly, unless the flow already has one with this code: a connection
+/// with many bad bodies says so once.
+fn anomaly_once(cx: &mut Cx<'_>, code: &'static str, detail: String) {
+    let seen = cx
+        .out
+        .evidence
+        .iter()
+        .any(|e| matches!(&e.kind, EvidenceKind::Anomaly { code: c, .. } if c == code));
+    if !seen {
+        cx.anomaly(code, detail);
     }
 }
 
@@ -604,6 +686,28 @@ pub fn doh_query_param(target: &str) -> Option<Vec<u8>> {
 pub fn looks_like_message(s: &str) -> bool {
     let t = s.trim();
     t.split_whitespace().nth(1).is_some() || t.chars().any(|c| !c.is_ascii() && c.is_alphabetic())
+}
+
+/// Whether text is protocol or configuration rather than prose: an HTTP-style
+/// start line or `Name: value` header lines (robots.txt, SIP, STOMP, mail heads).
+pub fn looks_like_protocol(text: &[u8]) -> bool {
+    let first = text.split(|&b| b == b'\n').next().unwrap_or_default();
+    if first.windows(6).any(|w| w == b" HTTP/" || w == b"HTTP/1") {
+        return true;
+    }
+    let header = |l: &[u8]| {
+        l.iter().position(|&b| b == b':').is_some_and(|i| {
+            i > 0
+                && l[..i]
+                    .iter()
+                    .all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        })
+    };
+    text.split(|&b| b == b'\n')
+        .take(4)
+        .filter(|l| header(l))
+        .count()
+        >= 2
 }
 
 /// String values under [`MESSAGE_KEYS`] in a JSON document (or in each line of

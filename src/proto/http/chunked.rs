@@ -221,3 +221,47 @@ mod tests {
         assert!(!c.done());
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_chunking_and_any_split_decode_the_same(
+            body in proptest::collection::vec(any::<u8>(), 0..2000),
+            size in 1usize..300,
+            splits in proptest::collection::vec(1usize..200, 1..20),
+        ) {
+            let mut wire = Vec::new();
+            for c in body.chunks(size) {
+                wire.extend(format!("{:X};e=1\r\n", c.len()).bytes());
+                wire.extend(c);
+                wire.extend(b"\r\n");
+            }
+            wire.extend(b"0\r\nX-T: 1\r\n\r\nNEXT");
+            let mut dec = Chunked::new();
+            let mut out = Vec::new();
+            let mut pos = 0;
+            let mut used = 0;
+            for s in splits.iter().cycle() {
+                if pos >= wire.len() {
+                    break;
+                }
+                let end = (pos + s).min(wire.len());
+                used += dec.feed(&wire[pos..end], |d| out.extend_from_slice(d)).unwrap();
+                pos = end;
+            }
+            prop_assert_eq!(out, body);
+            prop_assert!(dec.done());
+            prop_assert_eq!(used, wire.len() - 4);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..500)) {
+            let mut dec = Chunked::new();
+            let _ = dec.feed(&data, |_| {});
+        }
+    }
+}

@@ -33,12 +33,16 @@ use std::collections::VecDeque;
 
 /// Largest message head accepted.
 pub const MAX_HEAD: usize = 64 * 1024;
-/// Requests waiting for their responses (pipelining depth).
-const MAX_PENDING: usize = 64;
+/// Requests waiting for their responses (pipelining depth). Entries are a
+/// few bytes; the cap only bounds a client that never gets answers.
+const MAX_PENDING: usize = 4096;
 /// Client bytes buffered while an upgrade or CONNECT waits for its response.
 const MAX_AWAIT: usize = 256 * 1024;
-/// Distinct values reported per metadata key and flow.
-const MAX_PER_KEY: u16 = 8;
+/// Distinct values reported per metadata key and flow: enough to show what a
+/// connection did, few enough to leave room for content in the evidence cap.
+const MAX_PER_KEY: u16 = 4;
+/// Request paths are the most telling metadata: a few more of them.
+const MAX_PATHS: u16 = 8;
 /// Request methods recognised by the probe.
 const METHODS: [&str; 16] = [
     "GET",
@@ -148,7 +152,12 @@ impl Http {
             .filter(|c| !c.is_control())
             .take(256)
             .collect();
-        if !value.is_empty() && self.seen.first(key, &value, MAX_PER_KEY) {
+        let max = if key == "http.path" {
+            MAX_PATHS
+        } else {
+            MAX_PER_KEY
+        };
+        if !value.is_empty() && self.seen.first(key, &value, max) {
             cx.meta(key, value);
         }
     }
@@ -166,11 +175,18 @@ impl Http {
         }
     }
 
+    /// An anomaly, reported once per code and flow.
+    fn anomaly(&mut self, cx: &mut Cx<'_>, code: &'static str, detail: String) {
+        if self.seen.first("anomaly", code, 32) {
+            cx.anomaly(code, detail);
+        }
+    }
+
     fn dead(&mut self, cx: &mut Cx<'_>, dir: Direction, code: &'static str, why: &str) {
         let d = dir.index();
         self.sides[d] = Side::Dead;
         self.head_buf[d] = Vec::new();
-        cx.anomaly(code, format!("{}: {why}", dir.as_str()));
+        self.anomaly(cx, code, format!("{}: {why}", dir.as_str()));
     }
 
     /// Consumes bytes of one direction; returns how many were used (always
@@ -422,9 +438,10 @@ impl Http {
             }
         };
         if info.conflicting {
-            cx.anomaly(
+            self.anomaly(
+                cx,
                 "http-te-and-cl",
-                "both Transfer-Encoding and Content-Length: a request smuggling signal",
+                "both Transfer-Encoding and Content-Length: a request smuggling signal".into(),
             );
         }
         let delim = match info.framing {
@@ -728,3 +745,5 @@ pub fn make(_hint: &FlowHint, env: &Env) -> Box<dyn Dissector> {
 
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod throughput;

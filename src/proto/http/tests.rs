@@ -142,6 +142,26 @@ fn corpus_get_and_redirect() {
 }
 
 #[test]
+fn a_body_longer_than_the_probe_buffer_is_counted_once() {
+    let body = "all work and no play makes jack a dull boy\n".repeat(200);
+    let resp = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes();
+    let out = run(&[(Direction::ToServer, GET), (Direction::ToClient, &resp)]);
+    let bytes: Vec<u64> = out
+        .evidence
+        .iter()
+        .filter_map(|e| match e.kind {
+            EvidenceKind::Payload { bytes, .. } => Some(bytes),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bytes, vec![body.len() as u64]);
+}
+
+#[test]
 fn pieces_of_any_size_give_the_same_result() {
     let mut all = GET.to_vec();
     all.extend(GET);
@@ -229,14 +249,75 @@ fn pipelined_requests_pair_with_head_304_and_100_continue() {
         HTTP/1.1 204 No Content\r\n\r\n";
     let out = run(&[(Direction::ToServer, reqs), (Direction::ToClient, resps)]);
     assert!(anomalies(&out).is_empty(), "{:?}", anomalies(&out));
-    assert_eq!(
-        meta(&out, "http.status"),
-        vec!["200", "304", "100", "201", "204"]
-    );
+    // Four distinct statuses per flow are reported (the fifth, 204, is not).
+    assert_eq!(meta(&out, "http.status"), vec!["200", "304", "100", "201"]);
     assert_eq!(meta(&out, "http.path"), vec!["/a", "/b", "/c", "/d"]);
     let c = content(&out, "http.body");
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].0, "see you later at the cafe, ok?");
+}
+
+#[test]
+fn many_bodies_fold_into_one_classification_per_kind() {
+    let mut reqs = Vec::new();
+    let mut resps = Vec::new();
+    for i in 0..200 {
+        reqs.extend(format!("GET /poll/{i} HTTP/1.1\r\nHost: h\r\n\r\n").bytes());
+        let body = format!("<html><body>page {i} of the archive</body></html>");
+        resps.extend(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .bytes(),
+        );
+    }
+    // The last response carries a message: it must not be crowded out.
+    let json = br#"{"text":"the meeting moved to friday"}"#;
+    reqs.extend(b"GET /msg HTTP/1.1\r\nHost: h\r\n\r\n");
+    resps.extend(
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            json.len()
+        )
+        .bytes(),
+    );
+    resps.extend(json);
+    let out = run(&[(Direction::ToServer, &reqs), (Direction::ToClient, &resps)]);
+    let payloads: Vec<u64> = out
+        .evidence
+        .iter()
+        .filter_map(|e| match e.kind {
+            EvidenceKind::Payload { bytes, .. } => Some(bytes),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(payloads.len(), 1, "{payloads:?}");
+    assert!(payloads[0] > 200 * 40);
+    assert_eq!(content(&out, "http.json.text").len(), 1);
+    assert_eq!(out.omitted, 0);
+}
+
+#[test]
+fn short_or_structured_text_bodies_are_not_messages() {
+    for body in [
+        &b"OK"[..],
+        b"User-agent: *\nDisallow: /private\nAllow: /\n",
+        b"a8f3kd92ZZ01",
+    ] {
+        let mut resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        resp.extend(body);
+        let out = run(&[(Direction::ToServer, GET), (Direction::ToClient, &resp)]);
+        assert!(
+            content(&out, "http.body").is_empty(),
+            "{:?}",
+            String::from_utf8_lossy(body)
+        );
+    }
 }
 
 #[test]
@@ -322,6 +403,28 @@ fn websocket_upgrade_from_the_corpus() {
         (Direction::ToServer, WS_CLIENT),
         (Direction::ToClient, WS_101),
     ]);
+    assert_eq!(content(&out, "websocket.text").len(), 1);
+}
+
+#[test]
+fn text_messages_are_not_probed_without_a_subprotocol() {
+    // Kaazing's gateway (zeek http/websocket.pcap) repeats an HTTP handshake
+    // inside the WebSocket; the flow stays a WebSocket flow.
+    let inner = b"GET /echo HTTP/1.1\r\nHost: sandbox.kaazing.net\r\n\r\n";
+    let key = [0xf0, 0x12, 0x0e, 0x1c];
+    let mut frame = vec![0x81, 0x80 | inner.len() as u8];
+    frame.extend(key);
+    frame.extend(inner.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    let out = run(&[
+        (Direction::ToServer, WS_REQUEST),
+        (Direction::ToClient, WS_101),
+        (Direction::ToClient, b"\x82\x04\xef\x83\xbfN"),
+        (Direction::ToServer, &frame),
+        (Direction::ToClient, WS_SERVER),
+    ]);
+    assert_eq!(out.layer_names, vec!["http", "websocket"]);
+    assert!(anomalies(&out).is_empty(), "{:?}", anomalies(&out));
+    assert_eq!(meta(&out, "http.method"), vec!["GET"]);
     assert_eq!(content(&out, "websocket.text").len(), 1);
 }
 
@@ -641,4 +744,47 @@ fn builtin_checks_fire_on_cleartext_logins_and_doh() {
     let out = run(&[(Direction::ToServer, GET), (Direction::ToClient, MOVED)]);
     let ids = fired(&out, "http");
     assert!(!ids.contains(&"credential-in-clear".to_string()), "{ids:?}");
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// HTTP-shaped noise: fragments of real messages mixed with random bytes.
+    fn noisy() -> impl Strategy<Value = Vec<u8>> {
+        let parts = prop_oneof![
+            Just(GET.to_vec()),
+            Just(MOVED.to_vec()),
+            Just(b"Transfer-Encoding: chunked\r\n".to_vec()),
+            Just(b"Content-Encoding: gzip, br\r\n".to_vec()),
+            Just(b"Content-Length: 5\r\n".to_vec()),
+            Just(b"\r\n".to_vec()),
+            Just(b"5\r\nhello\r\n0\r\n\r\n".to_vec()),
+            Just(WS_101.to_vec()),
+            Just(WS_SERVER.to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..40),
+        ];
+        proptest::collection::vec(parts, 0..12).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn any_bytes_in_any_pieces_never_panic(c in noisy(), s in noisy(), step in 1usize..64) {
+            let mut pieces: Vec<(Direction, &[u8])> = Vec::new();
+            let (mut a, mut b) = (c.chunks(step), s.chunks(step));
+            loop {
+                match (a.next(), b.next()) {
+                    (None, None) => break,
+                    (x, y) => {
+                        if let Some(x) = x { pieces.push((Direction::ToServer, x)); }
+                        if let Some(y) = y { pieces.push((Direction::ToClient, y)); }
+                    }
+                }
+            }
+            let out = run(&pieces);
+            prop_assert!(out.evidence.len() <= 4 * 64);
+        }
+    }
 }

@@ -166,3 +166,44 @@ mod tests {
         assert!(parse_header(&[0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 0]).is_err());
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn headers_round_trip(
+            fin in any::<bool>(),
+            opcode in prop_oneof![Just(0u8), Just(1), Just(2)],
+            len in prop_oneof![0u64..126, 126u64..65536, 65536u64..(1 << 40)],
+            mask in proptest::option::of(any::<[u8; 4]>()),
+        ) {
+            let mut b = vec![u8::from(fin) << 7 | opcode];
+            let m = if mask.is_some() { 0x80 } else { 0 };
+            if len < 126 {
+                b.push(m | len as u8);
+            } else if len < 65536 {
+                b.push(m | 126);
+                b.extend((len as u16).to_be_bytes());
+            } else {
+                b.push(m | 127);
+                b.extend(len.to_be_bytes());
+            }
+            if let Some(k) = mask {
+                b.extend(k);
+            }
+            for cut in 0..b.len() {
+                prop_assert_eq!(parse_header(&b[..cut]), Ok(None));
+            }
+            let h = parse_header(&b).unwrap().unwrap();
+            prop_assert_eq!((h.fin, h.opcode, h.len, h.mask, h.header_len), (fin, opcode, len, mask, b.len()));
+        }
+
+        #[test]
+        fn arbitrary_headers_never_panic(b in proptest::collection::vec(any::<u8>(), 0..16)) {
+            let _ = parse_header(&b);
+        }
+    }
+}

@@ -9,22 +9,28 @@
 //! per direction that keeps its window across messages unless
 //! `*_no_context_takeover` was negotiated.
 //!
-//! Every message goes to an inner [`Stream`] at layer `ws-message` (hinted by
-//! the subprotocol), so MQTT, XMPP or protobuf over WebSocket are probed by
-//! their own dissectors and canaries are searched in the unmasked bytes. Text
-//! messages are also judged here, whatever the inner stream made of them:
-//! SIP (RFC 7118) `MESSAGE` bodies as `sip.message`, JSON message keys as
-//! `websocket.json.<key>`, and other prose as `websocket.text` (text that
-//! looks like protocol headers is left out).
+//! Binary messages go to an inner [`Stream`] at layer `ws-message` (hinted by
+//! the subprotocol), so MQTT or protobuf over WebSocket are probed by their
+//! own dissectors and canaries are searched in the unmasked bytes; text
+//! messages join them when the subprotocol names a dissector (`xmpp`, `sip`,
+//! `mqtt`), and are otherwise scanned and classified at the same layer here.
+//! Text messages are also judged here: SIP (RFC 7118) `MESSAGE` bodies as
+//! `sip.message`, JSON message keys as `websocket.json.<key>`, and other
+//! prose as `websocket.text` (text that looks like protocol headers is left
+//! out).
 
 pub mod frame;
 pub mod sip;
 
 use crate::codec::compress::{Caps, Decompressor};
-use crate::evidence::Layer;
+use crate::evidence::canary::ScanState;
+use crate::evidence::content::TextStats;
+use crate::evidence::{EvidenceKind, Layer};
 use crate::model::Direction;
 use crate::proto::dissector::{Cx, Dissector, Hint, Limits, Stream};
-use crate::proto::http::body::{MESSAGE_KEYS, json_messages, looks_like_message};
+use crate::proto::http::body::{
+    MESSAGE_KEYS, json_messages, looks_like_message, looks_like_protocol,
+};
 use crate::proto::http::seen::Seen;
 use frame::{FrameHeader, MAX_HEADER, op};
 use std::borrow::Cow;
@@ -90,6 +96,13 @@ struct Side {
     messages: u64,
 }
 
+/// Canary scan and classification of one direction's text messages.
+#[derive(Default)]
+struct TextSide {
+    scan: ScanState,
+    stats: TextStats,
+}
+
 /// The WebSocket dissector for one upgraded connection.
 pub struct WebSocket {
     sides: [Side; 2],
@@ -97,7 +110,12 @@ pub struct WebSocket {
     /// is reset after each message.
     deflate: bool,
     no_context: [bool; 2],
+    /// Binary messages (and text ones when the subprotocol names a dissector).
     inner: Stream,
+    /// The subprotocol's dissector, if any.
+    hint: Option<&'static str>,
+    /// Text messages no dissector was announced for: scanned and classified here.
+    text: [TextSide; 2],
     seen: Seen,
     max_message: usize,
     caps: Caps,
@@ -134,6 +152,8 @@ impl WebSocket {
             deflate,
             no_context,
             inner: Stream::new(Layer::plain("ws-message"), Hint { protocol: hint }),
+            hint,
+            text: Default::default(),
             seen: Seen::default(),
             max_message: limits.max_message,
             caps: Caps::new(limits.max_decompressed as u64),
@@ -146,19 +166,27 @@ impl WebSocket {
         self.sides[dir.index()].messages
     }
 
+    /// An anomaly, reported once per code and flow.
+    fn anomaly(&mut self, cx: &mut Cx<'_>, code: &'static str, detail: impl Into<String>) {
+        if self.seen.first("anomaly", code, 32) {
+            cx.anomaly(code, detail.into());
+        }
+    }
+
     fn fail(&mut self, cx: &mut Cx<'_>, dir: Direction, why: impl Into<String>) {
         let side = &mut self.sides[dir.index()];
         side.dead = true;
         side.frame = None;
         side.msg = None;
-        cx.anomaly("websocket-framing", why.into());
+        self.anomaly(cx, "websocket-framing", why.into());
     }
 
     fn start_frame(&mut self, cx: &mut Cx<'_>, dir: Direction, h: FrameHeader) {
         let d = dir.index();
         if h.rsv & 0x3 != 0 && !self.warned_rsv {
             self.warned_rsv = true;
-            cx.anomaly(
+            self.anomaly(
+                cx,
                 "websocket-rsv",
                 "RSV2/RSV3 set: an unknown extension is in use",
             );
@@ -167,11 +195,16 @@ impl WebSocket {
             self.sides[d].control.clear();
         } else if h.opcode == op::CONTINUATION {
             if self.sides[d].msg.is_none() {
-                cx.anomaly("websocket-framing", "continuation frame without a message");
+                self.anomaly(
+                    cx,
+                    "websocket-framing",
+                    "continuation frame without a message",
+                );
             }
         } else {
             if self.sides[d].msg.take().is_some() {
-                cx.anomaly(
+                self.anomaly(
+                    cx,
                     "websocket-framing",
                     "new message before the previous one ended",
                 );
@@ -179,7 +212,8 @@ impl WebSocket {
             let compressed = h.rsv1();
             if compressed && !self.deflate && !self.warned_rsv {
                 self.warned_rsv = true;
-                cx.anomaly(
+                self.anomaly(
+                    cx,
                     "websocket-rsv",
                     "RSV1 set without negotiated permessage-deflate; inflating anyway",
                 );
@@ -242,13 +276,14 @@ impl WebSocket {
                 msg.broken = true;
                 side.inflate_lost = true;
                 side.inflater = None;
-                cx.anomaly("websocket-inflate", e.to_string());
+                self.anomaly(cx, "websocket-inflate", e.to_string());
             }
         } else {
             append(&mut msg.data, &mut msg.overflow, payload);
         }
         if overflowed {
-            cx.anomaly(
+            self.anomaly(
+                cx,
                 "websocket-message-too-large",
                 format!("message longer than {max} bytes; the rest is not inspected"),
             );
@@ -284,7 +319,7 @@ impl WebSocket {
                         msg.broken = true;
                         side.inflate_lost = true;
                         side.inflater = None;
-                        cx.anomaly("websocket-inflate", e.to_string());
+                        self.anomaly(cx, "websocket-inflate", e.to_string());
                     }
                 }
                 if self.no_context[d] {
@@ -308,10 +343,22 @@ impl WebSocket {
         if msg.compressed {
             layers.push(Layer::plain("deflate"));
         }
+        // Text goes to the inner stream only when the subprotocol announced a
+        // dissector (XMPP, SIP, MQTT): otherwise probing would mistake text
+        // such as Kaazing's embedded HTTP handshake for the flow's protocol.
+        let probe = msg.opcode != op::TEXT || self.hint.is_some();
         let inner = &mut self.inner;
+        let text = &mut self.text[dir.index()];
         let seen = &mut self.seen;
         nest(cx, &layers, &mut |cx| {
-            inner.data(cx, dir, &msg.data);
+            if probe {
+                inner.data(cx, dir, &msg.data);
+            } else {
+                text.stats.feed(&msg.data);
+                cx.with_layer(Layer::plain("ws-message"), |cx| {
+                    cx.scan(&mut text.scan, dir, &msg.data)
+                });
+            }
             if msg.opcode == op::TEXT {
                 report_text(cx, seen, dir, &msg.data);
             }
@@ -325,30 +372,6 @@ fn nest(cx: &mut Cx<'_>, layers: &[Layer], f: &mut dyn FnMut(&mut Cx<'_>)) {
         None => f(cx),
         Some((l, rest)) => cx.with_layer(l.clone(), |cx| nest(cx, rest, f)),
     }
-}
-
-/// Whether text is protocol rather than prose: an HTTP-style start line or
-/// header fields (`Name: value` lines).
-fn looks_like_protocol(msg: &[u8]) -> bool {
-    let mut lines = msg.split(|&b| b == b'\n').take(4);
-    let first = lines.next().unwrap_or_default();
-    if first.windows(6).any(|w| w == b" HTTP/" || w == b"HTTP/1") {
-        return true;
-    }
-    let header = |l: &[u8]| {
-        l.iter().position(|&b| b == b':').is_some_and(|i| {
-            i > 0
-                && l[..i]
-                    .iter()
-                    .all(|c| c.is_ascii_alphanumeric() || *c == b'-')
-        })
-    };
-    msg.split(|&b| b == b'\n')
-        .skip(1)
-        .take(3)
-        .filter(|l| header(l))
-        .count()
-        >= 2
 }
 
 /// A text message: SIP, JSON with message keys, or prose.
@@ -427,12 +450,16 @@ impl Dissector for WebSocket {
             let n = usize::try_from(h.len - got)
                 .unwrap_or(usize::MAX)
                 .min(rest.len());
-            let mut payload = rest[..n].to_vec();
-            if let Some(key) = h.mask {
-                frame::unmask(&mut payload, key, got);
-            }
+            let chunk = &rest[..n];
             pos += n;
-            self.frame_data(cx, dir, h.is_control(), &payload);
+            match h.mask {
+                Some(key) => {
+                    let mut payload = chunk.to_vec();
+                    frame::unmask(&mut payload, key, got);
+                    self.frame_data(cx, dir, h.is_control(), &payload);
+                }
+                None => self.frame_data(cx, dir, h.is_control(), chunk),
+            }
             let done = got + n as u64 == h.len;
             if done {
                 self.sides[d].frame = None;
@@ -453,11 +480,29 @@ impl Dissector for WebSocket {
             if let Some(msg) = self.sides[d].msg.take()
                 && !msg.data.is_empty()
             {
-                cx.anomaly("websocket-truncated", "the last message was cut short");
+                self.anomaly(cx, "websocket-truncated", "the last message was cut short");
                 self.deliver(cx, dir, msg);
             }
         }
         self.inner.finish(cx);
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            let t = &self.text[dir.index()];
+            if let Some(s) = t.stats.summary() {
+                let bytes = t.stats.total();
+                cx.with_layer(Layer::plain("ws-message"), |cx| {
+                    cx.emit(
+                        EvidenceKind::Payload {
+                            class: s.class,
+                            bytes,
+                            entropy: s.entropy,
+                            printable: s.printable,
+                        },
+                        Some(dir),
+                        None,
+                    )
+                });
+            }
+        }
     }
 }
 

@@ -366,3 +366,39 @@ fn truncated_and_corrupt_input_never_panics() {
         }
     }
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn arbitrary_frames_in_any_pieces_never_panic(
+            data in proptest::collection::vec(any::<u8>(), 0..600),
+            step in 1usize..50,
+            to_server in any::<bool>(),
+        ) {
+            let dir = if to_server { Direction::ToServer } else { Direction::ToClient };
+            let pieces: Vec<(Direction, &[u8])> = data.chunks(step).map(|c| (dir, c)).collect();
+            let _ = run(Some("permessage-deflate"), &[], &pieces);
+        }
+
+        #[test]
+        fn messages_survive_any_split(
+            text in "[a-z ]{1,300}",
+            key in any::<[u8; 4]>(),
+            step in 1usize..40,
+        ) {
+            let canary = "PSK-SPLITWS01";
+            let msg = format!("{text} {canary} {text}");
+            let f = frame(true, op::TEXT, false, Some(key), msg.as_bytes());
+            let pieces: Vec<(Direction, &[u8])> =
+                f.chunks(step).map(|c| (Direction::ToServer, c)).collect();
+            let (r, n) = run(None, &[canary], &pieces);
+            prop_assert_eq!(n[0], 1);
+            prop_assert!(!r.canaries().is_empty());
+        }
+    }
+}

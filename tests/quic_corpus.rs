@@ -368,6 +368,12 @@ fn chrome_cloudflare_http3_with_dsb() {
     assert_eq!(metas(ev, "http.path"), vec!["/"]);
     assert!(metas(ev, "http.status").contains(&"200"));
     assert!(!fired(&r.out).contains("quic-partly-decrypted"));
+    // JA4 of a QUIC ClientHello: `q`, TLS 1.3, SNI, Chrome's three TLS 1.3 suites, ALPN h3.
+    // The value FoxIO's implementations give for this connection.
+    assert_eq!(
+        metas(ev, "tls.ja4"),
+        vec!["q13d0310h3_55b375c5d22e_cd85d2d88918"]
+    );
     let grease = ev
         .iter()
         .filter(|e| matches!(e.kind, EvidenceKind::Canary { .. }))

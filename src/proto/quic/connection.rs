@@ -20,6 +20,7 @@ use crate::evidence::{CryptoState, Layer};
 use crate::model::Direction;
 use crate::proto::dissector::{Cx, Dissector, Hint, PacketRef, Stream};
 use crate::proto::http3;
+use crate::proto::tls::fingerprint::{self, Ja4Transport};
 use crate::proto::tls::handshake::{self, Cursor, ext, msg};
 use crate::secrets::Label;
 use std::borrow::Cow;
@@ -888,6 +889,7 @@ impl QuicDissector {
                         if let Some(e) = ch.ech() {
                             self.meta_once(cx, "quic.ech", format!("{e:?}").to_lowercase());
                         }
+                        self.meta_once(cx, "tls.ja4", fingerprint::ja4(&ch, Ja4Transport::Quic));
                     }
                     Err(e) => cx.anomaly("quic-client-hello", e.to_string()),
                 }

@@ -6,7 +6,7 @@
 use assert_cmd::Command;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn corpus(rel: &str) -> Option<PathBuf> {
     let root = std::env::var_os("PLAINSIGHT_CORPUS")
@@ -28,7 +28,7 @@ fn corpus(rel: &str) -> Option<PathBuf> {
     })
 }
 
-fn replay(path: &PathBuf) -> Value {
+fn replay(path: &Path) -> Value {
     let out = Command::cargo_bin("plainsight")
         .expect("binary")
         .env_remove("SSLKEYLOGFILE")
@@ -51,7 +51,7 @@ fn values(flow: &Value, key: &str) -> BTreeSet<String> {
 }
 
 /// The HTTP/2 rows of the truth file's "Decrypted HTTP" table: (method, authority, path, status).
-fn truth_h2(path: &PathBuf) -> Vec<[String; 4]> {
+fn truth_h2(path: &Path) -> Vec<[String; 4]> {
     let truth = std::fs::read_to_string(path.with_extension("truth.txt")).expect("truth");
     let mut rows = Vec::new();
     let mut inside = false;

@@ -136,7 +136,6 @@ pub struct Exchange {
     info: [BodyInfo; 2],
     bodies: [Option<Body>; 2],
     ended: [bool; 2],
-    body_bytes: [u64; 2],
 }
 
 impl Exchange {
@@ -165,7 +164,6 @@ impl Exchange {
             return;
         }
         let d = dir.index();
-        self.body_bytes[d] += data.len() as u64;
         let info = &self.info[d];
         let limits = &cx.env.limits;
         self.bodies[d]
@@ -189,14 +187,6 @@ impl Exchange {
             }
         }
         self.ended[0] && self.ended[1]
-    }
-
-    pub fn body_info(&self, dir: Direction) -> &BodyInfo {
-        &self.info[dir.index()]
-    }
-
-    pub fn body_bytes(&self, dir: Direction) -> u64 {
-        self.body_bytes[dir.index()]
     }
 
     /// Flushes both bodies (a stream cut short still reports what it carried).

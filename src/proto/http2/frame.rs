@@ -111,11 +111,6 @@ pub fn goaway(p: &[u8]) -> Option<(u32, u32, &[u8])> {
     Some((last, code, &p[8..]))
 }
 
-/// RST_STREAM error code.
-pub fn rst_stream(p: &[u8]) -> Option<u32> {
-    Some(u32::from_be_bytes(p.get(..4)?.try_into().ok()?))
-}
-
 /// Builds a frame (tests and fixtures).
 pub fn build(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     let mut f = (payload.len() as u32).to_be_bytes()[1..].to_vec();
@@ -183,6 +178,5 @@ mod tests {
             goaway(&[0, 0, 0, 5, 0, 0, 0, 2, b'x']),
             Some((5, 2, &b"x"[..]))
         );
-        assert_eq!(rst_stream(&[0, 0, 0, 8]), Some(8));
     }
 }

@@ -109,7 +109,6 @@ pub struct Session {
     seen: Seen,
     anomalies: Vec<&'static str>,
     protocol_set: bool,
-    requests: u64,
 }
 
 impl Session {
@@ -118,11 +117,6 @@ impl Session {
             self.anomalies.push(code);
             cx.anomaly(code, detail);
         }
-    }
-
-    /// Requests (HEADERS on client bidirectional streams) seen so far.
-    pub fn requests(&self) -> u64 {
-        self.requests
     }
 
     /// In-order bytes of one QUIC stream direction; `fin` once it ended.
@@ -340,9 +334,6 @@ impl Session {
                 }
             }
             (Kind::Request | Kind::Push, frame_type::HEADERS) => {
-                if stream == Kind::Request && dir == Direction::ToServer {
-                    self.requests += 1;
-                }
                 self.field_section(cx, id, dir, p.to_vec());
             }
             (Kind::Request, frame_type::PUSH_PROMISE) => {

@@ -215,11 +215,6 @@ impl<'a> Iterator for Frames<'a> {
     }
 }
 
-/// Whether a stream was opened by the client (low bit of the id clear).
-pub fn client_initiated(id: u64) -> bool {
-    id & 1 == 0
-}
-
 /// Whether a stream is unidirectional (second bit of the id set).
 pub fn unidirectional(id: u64) -> bool {
     id & 2 != 0
@@ -307,7 +302,6 @@ mod tests {
         assert!(Frames::new(&p).next().unwrap().is_err());
         let ack_bomb = hex("02000080ffffff00").unwrap();
         assert!(Frames::new(&ack_bomb).next().unwrap().is_err());
-        assert!(client_initiated(0) && !client_initiated(1));
         assert!(unidirectional(2) && !unidirectional(4));
     }
 }

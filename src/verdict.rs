@@ -9,7 +9,7 @@
 //! | 3 | an encrypted layer not opened, or only partly opened | `opaque` (reason names the layer and why) |
 //! | 4 | every encrypted layer opened; inside only an E2E envelope or high-entropy bytes | `sealed` |
 //! | 5 | every encrypted layer opened; readable plaintext or unencrypted binary inside | `server-readable` |
-//! | 6 | every encrypted layer opened; no application data inside | `no-content` |
+//! | 6 | every encrypted layer opened; no message content inside | `no-content` |
 //! | 7 | unclaimed cleartext payload that reads as text | `exposed` |
 //! | 8 | unclaimed high-entropy or unrecognised binary payload | `opaque` |
 //! | 9 | nothing that could carry a message | `no-content` |
@@ -161,7 +161,9 @@ pub fn flow(evidence: &[Evidence], canary_name: &dyn Fn(u32) -> String) -> Decis
         }
         return decision(
             Verdict::NoContent,
-            format!("transport opened with keys ({opened}); no application data inside"),
+            format!(
+                "transport opened with keys ({opened}); no message content inside (only handshake, control data and metadata)"
+            ),
         );
     }
     // Rows 7-9: unclaimed payload, no encryption recognised.

@@ -32,7 +32,7 @@ pub fn entropy(b: &[u8]) -> f64 {
 /// What the key-less classifier concluded about a page-encrypted database.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CipherGuess {
-    /// Page sizes the file length is a multiple of, smallest plausible first.
+    /// A page size the file length is a multiple of (4096 preferred: a guess).
     pub page_size: Option<u32>,
     /// Bytes 0..32 are a valid SQLite header, the rest of page 1 is random.
     pub plaintext_header: bool,
@@ -78,7 +78,8 @@ pub fn sqlcipher_guess(head: &[u8], len: u64) -> Option<CipherGuess> {
     if e < need {
         return None;
     }
-    let page_size = [1024u32, 4096, 2048, 8192, 16384, 32768, 65536]
+    // A guess: SQLCipher 4 defaults to 4096-byte pages, 1.x-3.x to 1024.
+    let page_size = [4096u32, 1024, 2048, 8192, 16384, 32768, 65536]
         .into_iter()
         .find(|p| len.is_multiple_of(u64::from(*p)));
     Some(CipherGuess {

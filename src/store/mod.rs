@@ -616,7 +616,7 @@ fn scan_wa_backup(
     let app = rules.app("whatsapp").map(|a| a.id.clone());
     let Some(k) = crypt::wa_key_beside(&e.path, &w, all) else {
         let reason = if w.format == "whatsapp-crypt15" {
-            "end-to-end encrypted backup; no key file (encrypted_backup.key) or 64-digit key beside it".to_string()
+            "end-to-end encrypted backup; no key file (encrypted_backup.key) or 64-digit key found next to it".to_string()
         } else {
             "the backup key lives in the app's private files/key (or WhatsApp's servers); none found beside it".to_string()
         };

@@ -421,4 +421,13 @@ mod tests {
         assert!(!fts5_leaf(&[0, 0, 0, 2], &mut None, |_, _| {}));
         assert!(!fts5_leaf(&[0], &mut None, |_, _| {}));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn random_index_nodes_never_panic(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let _ = fts3_leaf(&b, |_, _| {});
+            let mut carry = Some(b"0abc".to_vec());
+            let _ = fts5_leaf(&b, &mut carry, |_, _| {});
+        }
+    }
 }

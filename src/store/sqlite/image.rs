@@ -148,6 +148,17 @@ impl Image {
             }
         }
         let file_pages = (main.len() / page_size as u64).min(u64::from(u32::MAX)) as u32;
+        let extra = main.len() % page_size as u64;
+        if extra != 0 {
+            warnings.push((
+                FileRole::Main,
+                Some(main.len() - extra),
+                format!(
+                    "file length {} is not a multiple of the page size {page_size}: {extra} trailing bytes (truncated or appended to)",
+                    main.len()
+                ),
+            ));
+        }
         let page_count = match db_pages {
             Some(n) => n,
             None if header.page_count > 0 && header.version_valid_for == header.change_counter => {

@@ -4,6 +4,7 @@
 //! reassembly → dissectors (+ decryption) → evidence → rules → verdicts →
 //! reports; and store walk → SQLite reader / page carver → evidence → … .
 
+pub mod cli;
 pub mod codec;
 pub mod decode;
 pub mod engine;
@@ -13,6 +14,7 @@ pub mod model;
 pub mod proto;
 pub mod report;
 pub mod rules;
+pub mod run;
 pub mod secrets;
 pub mod source;
 pub mod store;

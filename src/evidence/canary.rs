@@ -170,16 +170,19 @@ impl CanarySet {
         if data.is_empty() {
             return;
         }
-        let keep = self.max_len.saturating_sub(1);
+        // Carry enough to complete a split match, plus context for its snippet.
+        let overlap = self.max_len.saturating_sub(1);
+        let keep = overlap + CONTEXT;
         let chunk_start = st.pos;
         // Matches straddling the carried tail and this chunk.
         if !st.tail.is_empty() {
-            let head = &data[..data.len().min(keep)];
+            let head = &data[..data.len().min(overlap + CONTEXT)];
             let tlen = st.tail.len();
             st.joint.clear();
             st.joint.extend_from_slice(&st.tail);
             st.joint.extend_from_slice(head);
-            let mut at = 0;
+            // Only the last `overlap` bytes of the tail can start a split match.
+            let mut at = tlen.saturating_sub(overlap);
             while at < tlen {
                 let input = Input::new(&st.joint[..]).span(at..st.joint.len());
                 let Some(m) = ac.find(input) else { break };
@@ -271,6 +274,51 @@ impl ScanState {
 /// JSON escapes) are generated here so that one automaton finds all of them.
 pub fn variants(text: &str) -> Vec<(Encoding, Vec<u8>)> {
     vec![(Encoding::Utf8, text.as_bytes().to_vec())]
+}
+
+/// The fixed prefix of generated canaries.
+pub const PREFIX: &str = "PS-";
+/// RFC 4648 base32 alphabet used for canary bodies.
+const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+/// Random characters in a generated canary (16 × 5 = 80 bits).
+pub const BODY_LEN: usize = 16;
+
+/// The check character of a canary body: a sum of its base32 values with odd
+/// position weights (odd weights are invertible mod 32), so any single changed
+/// character changes it and most swapped pairs do.
+pub fn check_char(body: &str) -> Option<char> {
+    let mut sum: u32 = 0;
+    for (i, c) in body.bytes().enumerate() {
+        let v = B32.iter().position(|&b| b == c)? as u32;
+        sum = (sum + v * (2 * (i as u32 % 16) + 1)) % 32;
+    }
+    Some(B32[sum as usize] as char)
+}
+
+/// Whether `s` is a well-formed generated canary (prefix, body, check character).
+pub fn is_well_formed(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix(PREFIX) else {
+        return false;
+    };
+    if rest.len() != BODY_LEN + 1 || !rest.is_ascii() {
+        return false;
+    }
+    let (body, check) = rest.split_at(BODY_LEN);
+    check_char(body).is_some_and(|c| check.starts_with(c))
+}
+
+/// Makes a new canary from 10 random bytes (80 bits).
+pub fn generate(random: &[u8; 10]) -> String {
+    let mut bits: u128 = 0;
+    for b in random {
+        bits = bits << 8 | u128::from(*b);
+    }
+    let mut body = String::with_capacity(BODY_LEN);
+    for i in (0..BODY_LEN).rev() {
+        body.push(B32[((bits >> (i * 5)) & 31) as usize] as char);
+    }
+    let check = check_char(&body).unwrap_or('A');
+    format!("{PREFIX}{body}{check}")
 }
 
 /// Masks a snippet for reports: the canary stays readable, everything else
@@ -394,6 +442,27 @@ mod tests {
             }])
             .is_err()
         );
+    }
+
+    #[test]
+    fn generated_canaries_are_well_formed_and_near_misses_are_not() {
+        let c = generate(&[0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x11, 0x22]);
+        assert!(c.starts_with("PS-") && c.len() == 3 + BODY_LEN + 1, "{c}");
+        assert!(is_well_formed(&c));
+        // Any single-character change of the body breaks the check character.
+        let bytes = c.as_bytes();
+        for i in 3..3 + BODY_LEN {
+            for &sub in B32.iter() {
+                if sub == bytes[i] {
+                    continue;
+                }
+                let mut m = bytes.to_vec();
+                m[i] = sub;
+                assert!(!is_well_formed(std::str::from_utf8(&m).unwrap()));
+            }
+        }
+        assert!(!is_well_formed("PS-SHORT"));
+        assert_eq!(generate(&[0; 10]), "PS-AAAAAAAAAAAAAAAAA");
     }
 
     #[test]

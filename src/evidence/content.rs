@@ -138,14 +138,15 @@ fn entropy_of(counts: impl Iterator<Item = u32>, n: usize) -> f32 {
 }
 
 /// Counts bytes that belong to printable text: ASCII graphic and whitespace,
-/// plus every byte of well-formed multi-byte UTF-8 sequences.
+/// plus every byte of well-formed multi-byte UTF-8 sequences. Hot: it runs on
+/// the first bytes of every stream, so it decodes UTF-8 by hand.
 fn count_printable(data: &[u8]) -> usize {
     let mut n = 0;
     let mut i = 0;
     while i < data.len() {
         let b = data[i];
-        if b.is_ascii_graphic() || b == b' ' || b == b'\t' || b == b'\r' || b == b'\n' {
-            n += 1;
+        if b < 0x80 {
+            n += usize::from(PRINTABLE_ASCII[b as usize]);
             i += 1;
             continue;
         }
@@ -158,7 +159,7 @@ fn count_printable(data: &[u8]) -> usize {
                 continue;
             }
         };
-        if i + len <= data.len() && std::str::from_utf8(&data[i..i + len]).is_ok() {
+        if valid_sequence(data.get(i..i + len)) {
             n += len;
             i += len;
         } else {
@@ -166,6 +167,49 @@ fn count_printable(data: &[u8]) -> usize {
         }
     }
     n
+}
+
+/// ASCII bytes that count as text: graphic characters, space, tab, CR, LF.
+const PRINTABLE_ASCII: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut c = 0x20;
+    while c < 0x7f {
+        t[c] = true;
+        c += 1;
+    }
+    t[b'\t' as usize] = true;
+    t[b'\r' as usize] = true;
+    t[b'\n' as usize] = true;
+    t
+};
+
+/// Whether `seq` (lead byte first) is one well-formed UTF-8 sequence
+/// (no overlongs, no surrogates, nothing above U+10FFFF).
+fn valid_sequence(seq: Option<&[u8]>) -> bool {
+    let Some(seq) = seq else { return false };
+    let cont = |b: u8| (0x80..=0xBF).contains(&b);
+    match *seq {
+        [a, b] => (0xC2..=0xDF).contains(&a) && cont(b),
+        [a, b, c] => {
+            let second = match a {
+                0xE0 => (0xA0..=0xBF).contains(&b),
+                0xED => (0x80..=0x9F).contains(&b),
+                0xE1..=0xEF => cont(b),
+                _ => false,
+            };
+            second && cont(c)
+        }
+        [a, b, c, d] => {
+            let second = match a {
+                0xF0 => (0x90..=0xBF).contains(&b),
+                0xF4 => (0x80..=0x8F).contains(&b),
+                0xF1..=0xF3 => cont(b),
+                _ => false,
+            };
+            second && cont(c) && cont(d)
+        }
+        _ => false,
+    }
 }
 
 /// Whether a value reads like human-written text (a message), not tokens,
@@ -283,6 +327,27 @@ mod tests {
         assert_eq!(s.class, classify(&data).class);
         assert_eq!(s.sampled as usize, SAMPLE);
         assert_eq!(st.total(), 10_000);
+    }
+
+    #[test]
+    fn printable_counting_agrees_with_std_utf8() {
+        let samples: [&[u8]; 6] = [
+            "héllo wörld ✓ 你好 🎉".as_bytes(),
+            b"\xed\xa0\x80 surrogate",
+            b"\xc0\xaf overlong",
+            b"\xf4\x90\x80\x80 too high",
+            b"\xe2\x82 cut",
+            b"tab\tcr\rlf\n\x00\x7f",
+        ];
+        for s in samples {
+            let expected: usize = String::from_utf8_lossy(s)
+                .chars()
+                .filter(|&c| c != char::REPLACEMENT_CHARACTER)
+                .filter(|&c| !c.is_ascii() || PRINTABLE_ASCII[c as usize])
+                .map(char::len_utf8)
+                .sum();
+            assert_eq!(count_printable(s), expected, "{s:?}");
+        }
     }
 
     #[test]

@@ -155,6 +155,9 @@ pub struct Collector {
     pub app: Option<(String, &'static str)>,
     /// Bytes scanned for canaries across all layers.
     pub scanned: u64,
+    /// Addresses resolved by DNS answers seen in this flow, drained by the
+    /// engine so later flows to those addresses are attributed by name.
+    pub dns_answers: Vec<(std::net::IpAddr, String)>,
 }
 
 /// The context a dissector reports into.

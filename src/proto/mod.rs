@@ -8,6 +8,7 @@ pub mod http2;
 pub mod http3;
 pub mod irc;
 pub mod mail;
+pub mod messengers;
 pub mod mqtt;
 pub mod quic;
 pub mod rtc;

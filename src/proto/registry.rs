@@ -72,7 +72,58 @@ pub fn probes() -> &'static [Probe] {
     PROBES
 }
 
-static PROBES: &[Probe] = &[];
+static PROBES: &[Probe] = &[
+    Probe {
+        name: "stun",
+        probe: crate::proto::rtc::probe_stun,
+        make: crate::proto::rtc::make,
+    },
+    Probe {
+        name: "rtp",
+        probe: crate::proto::rtc::probe_rtp,
+        make: crate::proto::rtc::make,
+    },
+    Probe {
+        name: "whatsapp",
+        probe: crate::proto::whatsapp::probe,
+        make: crate::proto::whatsapp::make,
+    },
+    Probe {
+        name: "mtproto",
+        probe: crate::proto::telegram::probe,
+        make: crate::proto::telegram::make,
+    },
+    Probe {
+        name: "tgvoip",
+        probe: crate::proto::telegram::probe_voip,
+        make: crate::proto::telegram::make_voip,
+    },
+    Probe {
+        name: "kakao-loco",
+        probe: crate::proto::messengers::kakao::probe,
+        make: crate::proto::messengers::kakao::make,
+    },
+    Probe {
+        name: "threema",
+        probe: crate::proto::messengers::threema::probe,
+        make: crate::proto::messengers::threema::make,
+    },
+    Probe {
+        name: "viber",
+        probe: crate::proto::messengers::viber::probe,
+        make: crate::proto::messengers::viber::make,
+    },
+    Probe {
+        name: "signal",
+        probe: crate::proto::signal::probe,
+        make: crate::proto::signal::make,
+    },
+    Probe {
+        name: "sdp",
+        probe: crate::proto::rtc::probe_sdp,
+        make: crate::proto::rtc::make_sdp,
+    },
+];
 
 /// Picks a dissector for a stream. Returns `None` while more bytes could change
 /// the decision and `force` is false.

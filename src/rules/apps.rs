@@ -27,22 +27,15 @@ impl AppIndex {
         ix
     }
 
-    /// App whose SNI globs match a server name.
+    /// App whose SNI globs match a server name (the most specific glob wins:
+    /// `*.asm.skype.com` before `*.skype.com`).
     pub fn by_name(&self, name: &str) -> Option<&str> {
-        let name = name.trim_end_matches('.');
-        self.names
-            .iter()
-            .find(|(g, _)| g.matches(name))
-            .map(|(_, i)| self.ids[*i].as_str())
+        best_glob(&self.names, name).map(|i| self.ids[i].as_str())
     }
 
-    /// App whose DNS globs match a resolved name.
+    /// App whose DNS globs match a resolved name (most specific glob wins).
     pub fn by_dns(&self, name: &str) -> Option<&str> {
-        let name = name.trim_end_matches('.');
-        self.dns
-            .iter()
-            .find(|(g, _)| g.matches(name))
-            .map(|(_, i)| self.ids[*i].as_str())
+        best_glob(&self.dns, name).map(|i| self.ids[i].as_str())
     }
 
     /// App whose address ranges contain `ip` (most specific prefix wins).
@@ -61,6 +54,19 @@ impl AppIndex {
             .find(|(s, _)| s == signature)
             .map(|(_, i)| self.ids[*i].as_str())
     }
+}
+
+/// The matching glob with the most literal characters; the first on ties.
+fn best_glob(globs: &[(Glob, usize)], name: &str) -> Option<usize> {
+    let name = name.trim_end_matches('.');
+    let literal = |g: &Glob| g.text.chars().filter(|c| *c != '*' && *c != '?').count();
+    let mut best: Option<(usize, usize)> = None;
+    for (g, i) in globs {
+        if g.matches(name) && best.is_none_or(|(n, _)| literal(g) > n) {
+            best = Some((literal(g), *i));
+        }
+    }
+    best.map(|(_, i)| i)
 }
 
 /// Whether `ip` lies in `net/prefix` (address families must agree).
@@ -83,6 +89,32 @@ pub fn in_net(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_most_specific_name_glob_wins() {
+        use crate::rules::model::AppProfile;
+        let app = |id: &str, sni: &[&str]| AppProfile {
+            id: id.into(),
+            name: id.into(),
+            vendor: None,
+            claim: None,
+            sni: sni.iter().map(|g| Glob::new(g).unwrap()).collect(),
+            dns: sni.iter().map(|g| Glob::new(g).unwrap()).collect(),
+            ip_ranges: vec![],
+            ports: vec![],
+            signatures: vec![],
+            stores: vec![],
+            source: "t".into(),
+        };
+        let ix = AppIndex::new(&[
+            app("skype", &["*.skype.com"]),
+            app("teams", &["*.asm.skype.com"]),
+        ]);
+        assert_eq!(ix.by_name("eu-api.asm.skype.com"), Some("teams"));
+        assert_eq!(ix.by_dns("eu-api.asm.skype.com."), Some("teams"));
+        assert_eq!(ix.by_name("login.skype.com"), Some("skype"));
+        assert_eq!(ix.by_name("example.org"), None);
+    }
 
     #[test]
     fn networks_match_by_prefix() {

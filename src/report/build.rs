@@ -1,0 +1,683 @@
+//! Building the report: verdicts, findings, canary summary and redaction.
+//!
+//! The engine and the store scanner hand finished subjects (flows, stores)
+//! to a [`ReportBuilder`] as they are decided, so memory holds compact
+//! summaries, never packets; every renderer then works from the same
+//! redacted [`Report`].
+
+use crate::evidence::canary::{self, CanarySet};
+use crate::evidence::{CryptoState, Evidence, EvidenceKind, SubjectId};
+use crate::model::{CanaryVerdict, Transport, Verdict, endpoint, format_ts};
+use crate::report::model::*;
+use crate::rules::RuleSet;
+use crate::rules::eval::{self, Subject};
+use crate::rules::model::SubjectKind;
+use crate::verdict::{self, Decision};
+use serde_json::{Map, Value, json};
+use std::net::SocketAddr;
+
+/// Rendering choices that affect the document itself.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Reveal content instead of masking it.
+    pub show_content: bool,
+    /// Hits listed per canary (the rest are counted).
+    pub max_hits_per_canary: usize,
+    /// Subjects listed under a canary's `searched.not_opened`.
+    pub max_not_opened: usize,
+    /// Evidence items attached to each finding.
+    pub max_finding_evidence: usize,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            show_content: false,
+            max_hits_per_canary: 100,
+            max_not_opened: 50,
+            max_finding_evidence: 5,
+        }
+    }
+}
+
+/// A finished flow as the engine hands it over.
+#[derive(Debug, Clone)]
+pub struct FlowRecord {
+    pub id: u64,
+    pub transport: Transport,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub protocol: String,
+    pub layers: Vec<String>,
+    pub app: Option<String>,
+    /// Index 0 client→server, 1 server→client.
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+    pub payload: [u64; 2],
+    pub first_ts: i64,
+    pub last_ts: i64,
+    pub end: &'static str,
+    pub evidence: Vec<Evidence>,
+    pub omitted: u64,
+    pub scanned: u64,
+}
+
+/// A finished store as the scanner hands it over.
+#[derive(Debug, Clone)]
+pub struct StoreRecord {
+    pub id: u32,
+    pub path: String,
+    pub kind: String,
+    pub app: Option<String>,
+    pub evidence: Vec<Evidence>,
+    pub omitted: u64,
+    pub facts: Map<String, Value>,
+    pub scanned: u64,
+}
+
+/// Something decided, for streaming outputs (JSON Lines).
+pub enum Decided<'a> {
+    Flow(&'a FlowReport),
+    Store(&'a StoreReport),
+    Finding(&'a Finding),
+}
+
+/// Receives each subject and finding as soon as it is decided.
+type DecidedSink<'a> = Box<dyn FnMut(Decided<'_>) + 'a>;
+
+struct CanaryAcc {
+    verdict: CanaryVerdict,
+    hits: Vec<CanaryHit>,
+    omitted: u64,
+}
+
+/// Accumulates decided subjects into a report.
+pub struct ReportBuilder<'a> {
+    canaries: &'a CanarySet,
+    rules: &'a RuleSet,
+    opts: BuildOptions,
+    report: Report,
+    acc: Vec<CanaryAcc>,
+    searched: Searched,
+    on_decided: Option<DecidedSink<'a>>,
+}
+
+impl<'a> ReportBuilder<'a> {
+    pub fn new(
+        command: &str,
+        canaries: &'a CanarySet,
+        rules: &'a RuleSet,
+        opts: BuildOptions,
+    ) -> Self {
+        ReportBuilder {
+            canaries,
+            rules,
+            opts,
+            report: Report {
+                schema_version: SCHEMA_VERSION,
+                tool: Tool::default(),
+                command: command.to_string(),
+                inputs: Vec::new(),
+                apps: Vec::new(),
+                flows: Vec::new(),
+                stores: Vec::new(),
+                canaries: Vec::new(),
+                findings: Vec::new(),
+                warnings: Vec::new(),
+                stats: Stats::default(),
+            },
+            acc: canaries
+                .canaries()
+                .iter()
+                .map(|_| CanaryAcc {
+                    verdict: CanaryVerdict::NotFound,
+                    hits: Vec::new(),
+                    omitted: 0,
+                })
+                .collect(),
+            searched: Searched::default(),
+            on_decided: None,
+        }
+    }
+
+    /// Calls `f` with every flow, store and finding as soon as it is decided.
+    pub fn on_decided(&mut self, f: impl FnMut(Decided<'_>) + 'a) {
+        self.on_decided = Some(Box::new(f));
+    }
+
+    pub fn add_input(&mut self, input: Input) {
+        self.report.inputs.push(input);
+    }
+
+    pub fn inputs_mut(&mut self) -> &mut Vec<Input> {
+        &mut self.report.inputs
+    }
+
+    pub fn warning(&mut self, input: &str, offset: Option<u64>, message: impl Into<String>) {
+        self.report.warnings.push(Warning {
+            input: input.to_string(),
+            offset,
+            message: message.into(),
+        });
+    }
+
+    pub fn warnings(&self) -> &[Warning] {
+        &self.report.warnings
+    }
+
+    fn canary_name(&self) -> impl Fn(u32) -> String + '_ {
+        move |i| {
+            self.canaries
+                .get(i)
+                .map_or_else(|| format!("#{i}"), |c| c.text.clone())
+        }
+    }
+
+    /// Decides a finished flow and records it with its findings.
+    pub fn add_flow(&mut self, f: FlowRecord) {
+        let decision = verdict::flow(&f.evidence, &self.canary_name());
+        let client = endpoint(f.client.ip(), f.client.port());
+        let server = endpoint(f.server.ip(), f.server.port());
+        let label = format!("flow {}", f.id);
+        let identity = format!(
+            "{} {} {} {}",
+            f.transport,
+            server,
+            f.protocol,
+            f.app.as_deref().unwrap_or("-")
+        );
+        self.searched.flows += 1;
+        self.searched.bytes += f.scanned;
+        self.note_not_opened(&label, &decision);
+        let subject = Subject {
+            kind: SubjectKind::Flow,
+            label: label.clone(),
+            identity,
+            protocol: &f.protocol,
+            app: f.app.as_deref(),
+            verdict: decision.verdict,
+            reason: &decision.reason,
+            client: Some(client.clone()),
+            server: Some(server.clone()),
+            evidence: &f.evidence,
+        };
+        let findings = self.findings_for(&subject);
+        self.collect_canary_hits(&f.evidence, &label);
+        let evidence = f.evidence.iter().map(|e| self.render(e)).collect();
+        let flow = FlowReport {
+            id: f.id,
+            transport: f.transport,
+            client,
+            server,
+            protocol: f.protocol,
+            app: f.app,
+            packets: f.packets[0] + f.packets[1],
+            bytes: f.bytes[0] + f.bytes[1],
+            packets_to_server: f.packets[0],
+            packets_to_client: f.packets[1],
+            bytes_to_server: f.bytes[0],
+            bytes_to_client: f.bytes[1],
+            payload_to_server: f.payload[0],
+            payload_to_client: f.payload[1],
+            first_seen: format_ts(f.first_ts),
+            last_seen: format_ts(f.last_ts),
+            end: f.end,
+            verdict: decision.verdict,
+            reason: decision.reason,
+            layers: f.layers,
+            evidence,
+            evidence_omitted: f.omitted,
+        };
+        if let Some(cb) = &mut self.on_decided {
+            cb(Decided::Flow(&flow));
+        }
+        self.report.flows.push(flow);
+        self.push_findings(findings);
+    }
+
+    /// Decides a finished store and records it with its findings.
+    pub fn add_store(&mut self, s: StoreRecord) {
+        let decision = verdict::store(&s.evidence, &self.canary_name());
+        let label = format!("store {}", s.id);
+        self.searched.stores += 1;
+        self.searched.bytes += s.scanned;
+        self.note_not_opened(&label, &decision);
+        let subject = Subject {
+            kind: SubjectKind::Store,
+            label: label.clone(),
+            identity: format!("{} {}", s.kind, s.path),
+            protocol: &s.kind,
+            app: s.app.as_deref(),
+            verdict: decision.verdict,
+            reason: &decision.reason,
+            client: None,
+            server: None,
+            evidence: &s.evidence,
+        };
+        let findings = self.findings_for(&subject);
+        self.collect_canary_hits(&s.evidence, &label);
+        let evidence = s.evidence.iter().map(|e| self.render(e)).collect();
+        let store = StoreReport {
+            id: s.id,
+            path: s.path,
+            kind: s.kind,
+            app: s.app,
+            verdict: decision.verdict,
+            reason: decision.reason,
+            evidence,
+            evidence_omitted: s.omitted,
+            facts: s.facts,
+        };
+        if let Some(cb) = &mut self.on_decided {
+            cb(Decided::Store(&store));
+        }
+        self.report.stores.push(store);
+        self.push_findings(findings);
+    }
+
+    fn note_not_opened(&mut self, label: &str, d: &Decision) {
+        if d.verdict == Verdict::Opaque {
+            if self.searched.not_opened.len() < self.opts.max_not_opened {
+                self.searched.not_opened.push(NotOpened {
+                    subject: label.to_string(),
+                    reason: d.reason.clone(),
+                });
+            } else {
+                self.searched.not_opened_omitted += 1;
+            }
+        }
+    }
+
+    fn findings_for(&self, subject: &Subject<'_>) -> Vec<Finding> {
+        eval::evaluate(self.rules, subject, self.canaries)
+            .into_iter()
+            .map(|fired| Finding {
+                rule: fired.check.id.clone(),
+                severity: fired.check.severity,
+                verdict: fired.check.verdict,
+                subject: subject.label.clone(),
+                message: fired.message,
+                app: subject.app.map(str::to_string),
+                fingerprint: fired.fingerprint,
+                evidence: fired
+                    .matched
+                    .iter()
+                    .take(self.opts.max_finding_evidence)
+                    .map(|&i| self.render(&subject.evidence[i]))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    fn push_findings(&mut self, findings: Vec<Finding>) {
+        for f in findings {
+            if let Some(cb) = &mut self.on_decided {
+                cb(Decided::Finding(&f));
+            }
+            self.report.findings.push(f);
+        }
+    }
+
+    fn collect_canary_hits(&mut self, evidence: &[Evidence], label: &str) {
+        for e in evidence {
+            let EvidenceKind::Canary {
+                canary,
+                encoding,
+                context,
+            } = &e.kind
+            else {
+                continue;
+            };
+            let Some(acc) = self.acc.get_mut(*canary as usize) else {
+                continue;
+            };
+            let v = verdict::canary_hit(e);
+            acc.verdict = acc.verdict.max(v);
+            if acc.hits.len() >= self.opts.max_hits_per_canary {
+                acc.omitted += 1;
+                continue;
+            }
+            let text = self
+                .canaries
+                .get(*canary)
+                .map(|c| c.text.as_bytes())
+                .unwrap_or_default();
+            acc.hits.push(CanaryHit {
+                subject: label.to_string(),
+                layers: e.layers.iter().map(|l| l.to_string()).collect(),
+                encoding: encoding.as_str(),
+                direction: e.dir.map(|d| d.as_str()),
+                offset: e.offset,
+                packet: e.origin.packet,
+                verdict: v,
+                snippet: snippet(context, Some(text), *encoding, self.opts.show_content),
+            });
+        }
+    }
+
+    /// One evidence item as shown in reports (content masked unless `show_content`).
+    pub fn render(&self, e: &Evidence) -> EvidenceReport {
+        render_evidence(e, self.canaries, self.opts.show_content)
+    }
+
+    /// Sets run statistics (the engine owns the counters).
+    pub fn stats_mut(&mut self) -> &mut Stats {
+        &mut self.report.stats
+    }
+
+    /// Finishes the document: canary summary and stable ordering.
+    pub fn finish(mut self) -> Report {
+        self.report.canaries = self
+            .canaries
+            .canaries()
+            .iter()
+            .zip(std::mem::take(&mut self.acc))
+            .map(|(c, acc)| CanaryReport {
+                canary: c.text.clone(),
+                label: c.label.clone(),
+                verdict: acc.verdict,
+                hits: acc.hits,
+                hits_omitted: acc.omitted,
+                searched: self.searched.clone(),
+            })
+            .collect();
+        self.report.flows.sort_by_key(|f| f.id);
+        self.report.stores.sort_by_key(|s| s.id);
+        self.report.findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| subject_order(&a.subject).cmp(&subject_order(&b.subject)))
+                .then_with(|| a.rule.cmp(&b.rule))
+        });
+        self.report.stats.flows = self.report.flows.len() as u64;
+        self.report.stats.stores = self.report.stores.len() as u64;
+        self.report.stats.bytes_scanned = self.searched.bytes;
+        self.report
+    }
+}
+
+/// Orders `flow 2` before `flow 10`.
+fn subject_order(s: &str) -> (String, u64) {
+    match s.rsplit_once(' ') {
+        Some((k, n)) => (k.to_string(), n.parse().unwrap_or(u64::MAX)),
+        None => (s.to_string(), 0),
+    }
+}
+
+/// The masked (or, with `show`, lossy-decoded) context of a hit.
+fn snippet(
+    context: &[u8],
+    keep: Option<&[u8]>,
+    enc: crate::evidence::Encoding,
+    show: bool,
+) -> String {
+    if show {
+        return String::from_utf8_lossy(context).into_owned();
+    }
+    // The canary is only findable verbatim in its UTF-8 form; other encodings
+    // show the encoded canary as it appeared, which reveals nothing new.
+    let keep = if enc == crate::evidence::Encoding::Utf8 {
+        keep
+    } else {
+        None
+    };
+    canary::mask(context, keep)
+}
+
+fn mask_user(user: &str, show: bool) -> String {
+    if show {
+        return user.to_string();
+    }
+    let mut it = user.chars();
+    match it.next() {
+        Some(c) => format!("{c}***"),
+        None => String::new(),
+    }
+}
+
+/// Renders one evidence item: kind-specific fields plus a one-line summary.
+pub fn render_evidence(e: &Evidence, canaries: &CanarySet, show: bool) -> EvidenceReport {
+    let mut detail = Map::new();
+    let summary = match &e.kind {
+        EvidenceKind::Canary {
+            canary,
+            encoding,
+            context,
+        } => {
+            let text = canaries
+                .get(*canary)
+                .map(|c| c.text.clone())
+                .unwrap_or_default();
+            detail.insert("canary".into(), json!(text));
+            detail.insert("encoding".into(), json!(encoding.as_str()));
+            detail.insert(
+                "snippet".into(),
+                json!(snippet(context, Some(text.as_bytes()), *encoding, show)),
+            );
+            format!("canary {text} ({})", encoding.as_str())
+        }
+        EvidenceKind::Content {
+            field,
+            class,
+            len,
+            sample,
+        } => {
+            detail.insert("field".into(), json!(field));
+            detail.insert("class".into(), json!(class.as_str()));
+            detail.insert("length".into(), json!(len));
+            let shown = if show {
+                String::from_utf8_lossy(sample).into_owned()
+            } else {
+                canary::mask(sample, None)
+            };
+            detail.insert("sample".into(), json!(shown));
+            format!("message-like text in {field} ({len} bytes): {shown}")
+        }
+        EvidenceKind::Payload {
+            class,
+            bytes,
+            entropy,
+            printable,
+        } => {
+            detail.insert("class".into(), json!(class.as_str()));
+            detail.insert("bytes".into(), json!(bytes));
+            detail.insert("entropy".into(), json!(round2(*entropy)));
+            detail.insert("printable".into(), json!(round2(*printable)));
+            format!(
+                "{} payload, {bytes} bytes, entropy {:.2} bits/byte",
+                class.as_str(),
+                entropy
+            )
+        }
+        EvidenceKind::Metadata { key, value } => {
+            detail.insert("key".into(), json!(key));
+            detail.insert("value".into(), json!(value));
+            format!("{key} = {value}")
+        }
+        EvidenceKind::Credential { key, user } => {
+            detail.insert("key".into(), json!(key));
+            let u = user.as_deref().map(|u| mask_user(u, show));
+            detail.insert("user".into(), json!(u));
+            match u {
+                Some(u) => format!("credential {key} for user {u} in the clear"),
+                None => format!("credential {key} in the clear"),
+            }
+        }
+        EvidenceKind::Crypto {
+            protocol,
+            state,
+            records,
+            decrypted,
+        } => {
+            detail.insert("protocol".into(), json!(protocol));
+            detail.insert("state".into(), json!(eval::state_name(state)));
+            detail.insert("records".into(), json!(records));
+            detail.insert("decrypted".into(), json!(decrypted));
+            match state {
+                CryptoState::Opened => {
+                    format!("{protocol} opened: {decrypted}/{records} records decrypted")
+                }
+                CryptoState::Partial { reason } | CryptoState::NotOpened { reason } => {
+                    detail.insert("reason".into(), json!(reason));
+                    format!(
+                        "{protocol} {}: {reason} ({decrypted}/{records} records decrypted)",
+                        eval::state_name(state)
+                    )
+                }
+            }
+        }
+        EvidenceKind::E2eEnvelope { scheme } => {
+            detail.insert("scheme".into(), json!(scheme));
+            format!("{scheme} end-to-end envelope")
+        }
+        EvidenceKind::Anomaly { code, detail: d } => {
+            detail.insert("code".into(), json!(code));
+            detail.insert("detail".into(), json!(d));
+            format!("{code}: {d}")
+        }
+        EvidenceKind::Retention { place, detail: d } => {
+            detail.insert("place".into(), json!(place));
+            detail.insert("detail".into(), json!(d));
+            format!("retained in {place}: {d}")
+        }
+    };
+    EvidenceReport {
+        kind: e.kind.tag(),
+        subject: match e.subject {
+            SubjectId::Flow(id) => format!("flow {id}"),
+            SubjectId::Store(id) => format!("store {id}"),
+        },
+        layers: e.layers.iter().map(|l| l.to_string()).collect(),
+        direction: e.dir.map(|d| d.as_str()),
+        offset: e.offset,
+        input: e.origin.input,
+        packet: e.origin.packet,
+        file_offset: e.origin.file_offset,
+        detail,
+        summary,
+    }
+}
+
+fn round2(v: f32) -> f64 {
+    (f64::from(v) * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::canary::Canary;
+    use crate::evidence::{Encoding, Layer, Origin};
+    use crate::model::Direction;
+
+    fn canaries() -> CanarySet {
+        CanarySet::new(vec![Canary {
+            text: "PS-7H2KQ9ZXW4M5".into(),
+            label: Some("dm to bob".into()),
+            created: None,
+        }])
+        .unwrap()
+    }
+
+    fn flow(evidence: Vec<Evidence>) -> FlowRecord {
+        FlowRecord {
+            id: 1,
+            transport: Transport::Tcp,
+            client: "10.0.0.1:40000".parse().unwrap(),
+            server: "[2001:db8::2]:6667".parse().unwrap(),
+            protocol: "unknown".into(),
+            layers: vec!["tcp".into()],
+            app: None,
+            packets: [3, 2],
+            bytes: [300, 200],
+            payload: [100, 50],
+            first_ts: 0,
+            last_ts: 1_000_000_000,
+            end: "fin",
+            evidence,
+            omitted: 0,
+            scanned: 150,
+        }
+    }
+
+    fn canary_ev() -> Evidence {
+        Evidence {
+            kind: EvidenceKind::Canary {
+                canary: 0,
+                encoding: Encoding::Utf8,
+                context: b"PRIVMSG #x :secret PS-7H2KQ9ZXW4M5 meet".to_vec(),
+            },
+            subject: SubjectId::Flow(1),
+            layers: vec![Layer::plain("tcp")],
+            dir: Some(Direction::ToServer),
+            offset: Some(12),
+            origin: Origin {
+                input: Some(0),
+                packet: Some(4),
+                file_offset: Some(1234),
+            },
+        }
+    }
+
+    #[test]
+    fn canary_flow_is_exposed_with_finding_and_masked_snippet() {
+        let c = canaries();
+        let rules = crate::rules::builtin();
+        let mut b = ReportBuilder::new("replay", &c, &rules, BuildOptions::default());
+        b.add_flow(flow(vec![canary_ev()]));
+        let r = b.finish();
+        assert_eq!(r.flows[0].verdict, Verdict::Exposed);
+        assert_eq!(r.flows[0].server, "[2001:db8::2]:6667");
+        assert_eq!(r.canaries[0].verdict, CanaryVerdict::Exposed);
+        let snip = &r.canaries[0].hits[0].snippet;
+        assert!(snip.contains("PS-7H2KQ9ZXW4M5"));
+        assert!(!snip.contains("secret"), "{snip}");
+        assert!(!snip.contains("PRIVMSG"), "{snip}");
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.rule == "canary-exposed-on-wire")
+        );
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(!json.contains("secret"), "content leaked into JSON");
+    }
+
+    #[test]
+    fn show_content_reveals() {
+        let c = canaries();
+        let rules = crate::rules::builtin();
+        let opts = BuildOptions {
+            show_content: true,
+            ..BuildOptions::default()
+        };
+        let mut b = ReportBuilder::new("replay", &c, &rules, opts);
+        b.add_flow(flow(vec![canary_ev()]));
+        let r = b.finish();
+        assert!(r.canaries[0].hits[0].snippet.contains("secret"));
+    }
+
+    #[test]
+    fn not_found_canary_says_what_was_searched() {
+        let c = canaries();
+        let rules = crate::rules::builtin();
+        let mut b = ReportBuilder::new("replay", &c, &rules, BuildOptions::default());
+        let mut f = flow(vec![Evidence {
+            kind: EvidenceKind::Crypto {
+                protocol: "tls1.3".into(),
+                state: CryptoState::NotOpened {
+                    reason: "no secrets for client random 1a2b3c4d".into(),
+                },
+                records: 10,
+                decrypted: 0,
+            },
+            ..canary_ev()
+        }]);
+        f.id = 7;
+        b.add_flow(f);
+        let r = b.finish();
+        let cr = &r.canaries[0];
+        assert_eq!(cr.verdict, CanaryVerdict::NotFound);
+        assert_eq!(cr.searched.flows, 1);
+        assert_eq!(cr.searched.not_opened[0].subject, "flow 7");
+        assert!(cr.searched.not_opened[0].reason.contains("no secrets"));
+    }
+}

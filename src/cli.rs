@@ -236,10 +236,19 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
     let bad = || format!("invalid time `{s}`: expected Unix seconds or e.g. 2026-11-01T12:00:00Z");
     let s2 = s.trim_end_matches('Z');
     let (date, time) = s2.split_once(['T', ' ']).unwrap_or((s2, "00:00:00"));
-    let d: Vec<i64> = date.split('-').map(|x| x.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
+    let d: Vec<i64> = date
+        .split('-')
+        .map(|x| x.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
     let t: Vec<i64> = time
         .split(':')
-        .map(|x| x.split('.').next().unwrap_or("0").parse().map_err(|_| bad()))
+        .map(|x| {
+            x.split('.')
+                .next()
+                .unwrap_or("0")
+                .parse()
+                .map_err(|_| bad())
+        })
         .collect::<Result<_, _>>()?;
     let ([y, m, dd], [hh, mm, ss]) = (d.as_slice(), t.as_slice()) else {
         return Err(bad());

@@ -5,8 +5,8 @@
 //! canaries, secrets) so that mistakes are reported before any input is read.
 
 use crate::cli::{
-    CaptureArgs, Cli, ColorChoice, Command, ListFormat, ReplayArgs, ReportArgs, ScanArgs, RulesCommand,
-    TrafficArgs,
+    CaptureArgs, Cli, ColorChoice, Command, ListFormat, ReplayArgs, ReportArgs, RulesCommand,
+    ScanArgs, TrafficArgs,
 };
 use crate::engine::{Engine, EngineConfig};
 use crate::evidence::canary::{self, Canary, CanarySet};
@@ -346,7 +346,11 @@ fn scan(a: ScanArgs, ui: Ui) -> Result<Outcome> {
     let report = builder.finish();
     emit(&report, &a.report, ui)?;
     let damaged = !report.warnings.is_empty();
-    Ok(outcome(&report, &a.report, changed || (a.report.strict && damaged)))
+    Ok(outcome(
+        &report,
+        &a.report,
+        changed || (a.report.strict && damaged),
+    ))
 }
 
 /// Adds a storage scan to a report; true when an input changed during the scan.
@@ -355,8 +359,15 @@ pub fn add_scan(builder: &mut ReportBuilder<'_>, result: crate::store::ScanResul
     for i in result.inputs {
         if !i.unchanged {
             changed = true;
-            ui.note(format!("{}: changed while it was scanned (hash differs afterwards)", i.path));
-            builder.warning(&i.path, None, "the file changed during the scan: its SHA-256 differs afterwards");
+            ui.note(format!(
+                "{}: changed while it was scanned (hash differs afterwards)",
+                i.path
+            ));
+            builder.warning(
+                &i.path,
+                None,
+                "the file changed during the scan: its SHA-256 differs afterwards",
+            );
         }
         builder.add_input(Input {
             path: i.path,

@@ -527,14 +527,7 @@ fn scan_sqlcipher(
             let reason = if plaintext_header {
                 "page-level encrypted with a plaintext header (SQLCipher, Signal iOS style); no key beside it: the salt and key are kept outside the file".to_string()
             } else {
-                format!(
-                    "page-level encrypted (SQLCipher-like{}); no key found beside it",
-                    guess
-                        .as_ref()
-                        .and_then(|g| g.page_size)
-                        .map(|p| format!(", page size {p}"))
-                        .unwrap_or_default()
-                )
+                "page-level encrypted (SQLCipher-like: no SQLite header, random-looking pages); no key found beside it".to_string()
             };
             crypto(
                 sink,

@@ -346,21 +346,20 @@ pub fn wa_decrypt(file: &[u8], w: &WaBackup, key: &[u8], limit: usize) -> Option
     type Gcm16 = aes_gcm::AesGcm<aes_gcm::aes::Aes256, aes_gcm::aead::consts::U16>;
     let cipher = Gcm16::new_from_slice(key).ok()?;
     let nonce = aes_gcm::Nonce::<aes_gcm::aead::consts::U16>::try_from(&w.iv[..]).ok()?;
-    // Trailer: crypt12 tag(16) md5(16) jid(4); crypt14/15 tag(16) md5(16),
-    // or tag only in multi-file backups.
-    let trailers: &[(usize, usize)] = if w.format == "whatsapp-crypt12" {
-        &[(36, 20)]
+    // Bytes after the ciphertext: crypt12 tag(16) md5(16) jid(4);
+    // crypt14/15 tag(16) md5(16), or the tag alone in multi-file backups.
+    let trailers: &[usize] = if w.format == "whatsapp-crypt12" {
+        &[36]
     } else {
-        &[(32, 16), (16, 0)]
+        &[32, 16]
     };
-    for &(trail, after_tag) in trailers {
+    for &trail in trailers {
         let end = file.len().checked_sub(trail)?;
         if end < w.data_at {
             continue;
         }
         let mut ct = file[w.data_at..end].to_vec();
         let tag = &file[end..end + 16];
-        let _ = after_tag;
         let Ok(t) = aes_gcm::Tag::<aes_gcm::aead::consts::U16>::try_from(tag) else {
             continue;
         };

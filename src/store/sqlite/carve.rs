@@ -15,8 +15,8 @@
 //!    relocated or stale copy of a live row is never reported as deleted.
 
 use super::format::{
-    self, Class, DbHeader, Overflow, PageHeader, PageKind, TextEncoding, Value, ValueRef, be16,
-    be32, decode_value, record_header, serial_size, varint,
+    self, Class, Overflow, PageHeader, PageKind, TextEncoding, Value, ValueRef, be16, be32,
+    decode_value, record_header, serial_size, varint,
 };
 use super::image::{FileRole, Image, Loc, OtherPage, Version};
 use super::schema::{Affinity, Column, SchemaRow, Table, parse_create_table};
@@ -332,7 +332,6 @@ struct Carver<'a> {
     tables: Vec<Table>,
     dropped: Vec<Table>,
     schema: Vec<SchemaRow>,
-    overflow_cands: u64,
 }
 
 /// Carves every deleted record and raw canary hit from a database image.
@@ -358,7 +357,6 @@ pub fn carve(img: &Image, canaries: Option<&CanarySet>, opts: &CarveOptions) -> 
         tables: Vec::new(),
         dropped: Vec::new(),
         schema: Vec::new(),
-        overflow_cands: 0,
     };
     c.structure();
     c.carve_pages();
@@ -1638,7 +1636,6 @@ impl<'a> Carver<'a> {
 
     fn resolve_overflow(&mut self) {
         for pd in std::mem::take(&mut self.pending) {
-            self.overflow_cands += 1;
             let Some(payload) =
                 self.read_overflow(&pd.local, pd.payload_len, pd.first_overflow, true)
             else {
@@ -1829,7 +1826,6 @@ impl<'a> Carver<'a> {
                 }
             }
         }
-        let _ = self.overflow_cands;
         CarveReport {
             records,
             raw_hits: self.raw,
@@ -2031,11 +2027,6 @@ pub fn secure_delete_inference(s: &Stats, records: usize) -> &'static str {
     } else {
         "unknown"
     }
-}
-
-/// Re-exported for the header facts.
-pub fn header_of(img: &Image) -> &DbHeader {
-    &img.header
 }
 
 #[cfg(test)]

@@ -490,6 +490,7 @@ pub fn scan_family(
             "carver".into(),
             json!({
                 "pages": rep.stats.pages,
+                "candidates": rep.stats.candidates,
                 "freeblocks": rep.stats.freeblocks,
                 "freeblocks_zeroed": rep.stats.freeblocks_zeroed,
                 "freelist_leaves": rep.stats.freelist_leaves,
@@ -500,6 +501,17 @@ pub fn scan_family(
                 "corrupt_pages": rep.stats.corrupt_pages,
             }),
         );
+        let cap = CarveOptions::default().max_candidates as u64;
+        if rep.stats.candidates > cap {
+            cx.warnings.push((
+                label.to_string(),
+                None,
+                format!(
+                    "{} deleted-record candidates found; only the first {cap} are kept and reported",
+                    rep.stats.candidates
+                ),
+            ));
+        }
         if !rep.dropped.is_empty() {
             facts.insert(
                 "dropped_tables".into(),

@@ -861,10 +861,10 @@ impl<'a> Carver<'a> {
                 )),
                 Some((types, hlen)) => {
                     match format::body_len(&types) {
-                        Some(b) if b + hlen as u64 == cell.payload_len => {}
+                        Some(b) if b.checked_add(hlen as u64) == Some(cell.payload_len) => {}
                         Some(b) => problems.push(format!(
                             "record at offset {at}: its serial types need {} bytes, the cell says {}",
-                            b + hlen as u64,
+                            b.saturating_add(hlen as u64),
                             cell.payload_len
                         )),
                         None => problems.push(format!("record at offset {at} has a reserved serial type")),
@@ -875,17 +875,17 @@ impl<'a> Carver<'a> {
                         if t >= 13
                             && t % 2 == 1
                             && self.enc == TextEncoding::Utf8
-                            && let Some(v) = local.get(off..(off + n).min(local.len()))
+                            && let Some(v) = local.get(off..off.saturating_add(n).min(local.len()))
                             && let Some(z) = memchr::memchr(0, v)
                             && v[z..].iter().any(|&b| b != 0)
                         {
                             problems.push(format!(
                                 "text at offset {} hides {} bytes after a NUL",
-                                at + (cell.payload_at - at) + off,
+                                cell.payload_at + off,
                                 v.len() - z - 1
                             ));
                         }
-                        off += n;
+                        off = off.saturating_add(n);
                     }
                 }
             }
@@ -1256,7 +1256,7 @@ impl<'a> Carver<'a> {
         let local = buf.get(cell.payload_at..cell.payload_at + cell.local)?;
         let (types, hlen) = record_header(local, 2000)?;
         let body = format::body_len(&types)?;
-        if hlen as u64 + body != cell.payload_len {
+        if (hlen as u64).checked_add(body) != Some(cell.payload_len) {
             return None;
         }
         let decode_with = self.attribute(&types, at.hint, via_pointer)?;
@@ -1327,7 +1327,7 @@ impl<'a> Carver<'a> {
         let mut at = 0usize;
         for &t in types {
             let n = serial_size(t)? as usize;
-            let v = decode_value(t, body.get(at..at + n)?)?;
+            let v = decode_value(t, body.get(at..at.checked_add(n)?)?)?;
             at += n;
             out.push(match v {
                 ValueRef::Null => Value::Null,
@@ -1442,13 +1442,12 @@ impl<'a> Carver<'a> {
                         all.push(t0);
                     }
                     all.extend_from_slice(&types);
-                    let body = known
-                        + if t0 == u64::MAX {
-                            0
-                        } else {
-                            serial_size(t0).unwrap_or(0)
-                        };
-                    let cell_len = types_end as u64 + body;
+                    let body = known.saturating_add(if t0 == u64::MAX {
+                        0
+                    } else {
+                        serial_size(t0).unwrap_or(0)
+                    });
+                    let cell_len = (types_end as u64).saturating_add(body);
                     if cell_len <= region.len() as u64 {
                         let cell_len = cell_len as usize;
                         let Some(values) =
@@ -1473,7 +1472,7 @@ impl<'a> Carver<'a> {
                         // Payload spills to overflow pages: the record starts at the
                         // header-length byte; the local part ends with the page number.
                         let rec_start = h - 1;
-                        let payload = (types_end - rec_start) as u64 + body;
+                        let payload = ((types_end - rec_start) as u64).saturating_add(body);
                         let local = self.ov.local(payload);
                         if (local as u64) >= payload {
                             continue;
@@ -1542,7 +1541,10 @@ impl<'a> Carver<'a> {
             out.push(t);
         }
         // Text or blob filling the rest of the freeblock exactly.
-        let rest = region_len as u64 - (types_end as u64 + known).min(region_len as u64);
+        let rest = region_len as u64
+            - (types_end as u64)
+                .saturating_add(known)
+                .min(region_len as u64);
         if rest > 0 {
             if allowed & Class::Text.bit() != 0 {
                 out.push(13 + 2 * rest);
@@ -1569,7 +1571,8 @@ impl<'a> Carver<'a> {
             && cell.rowid > 0
             && let Some(local) = region.get(cell.payload_at..cell.payload_at + cell.local)
             && let Some((types, hlen)) = record_header(local, 2000)
-            && format::body_len(&types).is_some_and(|b| b + hlen as u64 == cell.payload_len)
+            && format::body_len(&types)
+                .is_some_and(|b| b.checked_add(hlen as u64) == Some(cell.payload_len))
             && self.profiles[pi].compatible(&types, 0)
         {
             return 3;
@@ -1901,7 +1904,7 @@ fn decode_lenient(types: &[u64], body: &[u8], enc: TextEncoding) -> Option<Vec<V
     let mut at = 0usize;
     for &t in types {
         let n = serial_size(t)? as usize;
-        let v = decode_value(t, body.get(at..at + n)?)?;
+        let v = decode_value(t, body.get(at..at.checked_add(n)?)?)?;
         at += n;
         out.push(match v {
             ValueRef::Null => Value::Null,
@@ -2001,7 +2004,7 @@ fn record_hash(payload: &[u8], enc: TextEncoding) -> Option<u64> {
     let mut at = hlen;
     for t in types {
         let n = serial_size(t)? as usize;
-        match decode_value(t, payload.get(at..at + n)?)? {
+        match decode_value(t, payload.get(at..at.checked_add(n)?)?)? {
             ValueRef::Null => h.null(),
             ValueRef::Int(i) => h.int(i),
             ValueRef::Real(r) => h.real(r),

@@ -176,6 +176,9 @@ impl Image {
                 ),
             ));
         }
+        let wal_frames = wal.as_ref().map_or(0, |(_, s): &(Source, WalScan)| {
+            s.frames.len().min(u32::MAX as usize) as u32
+        });
         let usable = header.usable();
         if usable < 480 {
             return Err(format!(
@@ -194,7 +197,11 @@ impl Image {
             page_size,
             usable,
             page_count,
-            walk_pages: page_count.max(file_pages),
+            // Pages beyond the file exist only as WAL frames: never trust a
+            // header or commit-frame size beyond what the files can hold.
+            walk_pages: page_count
+                .max(file_pages)
+                .min(file_pages.saturating_add(wal_frames)),
             overlay,
             warnings,
         })

@@ -9,7 +9,10 @@ Verdicts: exposed (readable with no key), server-readable (readable once TLS/QUI
 retained (deleted content still recoverable), sealed (opened, only ciphertext inside),
 opaque (encrypted, not opened), no-content.
 
-Exit codes: 0 finished and no finding reached --fail-on; 1 a finding did; 2 error.";
+Exit codes: 0 finished and no finding reached --fail-on (check: every expectation holds);
+1 a finding did (check: an expectation is violated); 2 error.
+
+Start with: plainsight audit fixtures/demo/";
 
 /// Who can read my messages? Verdicts with evidence from traffic and app storage.
 #[derive(Debug, Parser)]
@@ -40,6 +43,40 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Audit traffic and app storage together: one report with a per-app scorecard.
+    #[command(after_help = "\
+Examples:
+  plainsight audit fixtures/demo/
+  plainsight audit --pcap session.pcapng --keylog keys.log --store ./app-data/ --canaries canaries.toml
+  plainsight audit ./bundle/ --format markdown -o audit.md
+
+A folder is walked and every file recognised by its content, not its name: pcap/pcapng
+captures, NSS key logs, canaries files ([[canary]] TOML), rule files ([app], [[check]],
+[[store]] TOML) and app data (SQLite, SQLCipher, WAL/journal, backups, other files) for
+the storage scan. -v lists what each file was taken for.")]
+    Audit(AuditArgs),
+
+    /// Run an audit and check it against the expectations in plainsight.toml (for CI).
+    #[command(after_help = "\
+Examples:
+  plainsight check fixtures/demo/
+  plainsight check --config ci/plainsight.toml --baseline known.json --format sarif -o plainsight.sarif captures/
+  plainsight check --fail-on high ./bundle/           # no config: fail on new findings only
+
+plainsight.toml:
+  [expect.\"*\"]                    # every app
+  max_severity = \"high\"
+  [expect.whatsapp]
+  wire = \"sealed\"                 # no worse than sealed
+  storage = \"sealed\"
+  retained = false
+  forbid = [\"credential-in-clear\"]
+
+Each violated expectation is printed on stderr as one line; exit 1 when any is
+violated, 0 when all hold, 2 on errors. --baseline (a previous JSON, JSON Lines or
+SARIF report) ignores known findings by fingerprint, so only new ones fail.")]
+    Check(CheckArgs),
+
     /// Replay pcap/pcapng files and give every flow a verdict.
     #[command(after_help = "\
 Examples:
@@ -72,6 +109,36 @@ opened read-only from the copy; every input is hashed before and after the scan.
     /// List, show and validate rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+
+    /// Print the JSON Schema (draft 2020-12) of the JSON report.
+    #[command(after_help = "\
+Examples:
+  plainsight schema > plainsight-report.schema.json
+  plainsight replay capture.pcap --format json | check-jsonschema --schemafile plainsight-report.schema.json -")]
+    Schema,
+
+    /// Print a shell completion script.
+    #[command(after_help = "\
+Examples:
+  plainsight completions bash > /etc/bash_completion.d/plainsight
+  plainsight completions zsh > \"${fpath[1]}/_plainsight\"
+  plainsight completions fish > ~/.config/fish/completions/plainsight.fish")]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Write man pages: one per subcommand into DIR, or the main page to stdout.
+    #[command(after_help = "\
+Examples:
+  plainsight man --out /usr/local/share/man/man1
+  plainsight man | man -l -")]
+    Man {
+        /// Folder to write plainsight.1, plainsight-replay.1, … into.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,8 +180,21 @@ pub enum ListFormat {
 pub enum Format {
     /// Terminal tables.
     Table,
-    /// One JSON document (the versioned contract).
+    /// One JSON document (the versioned contract; see `plainsight schema`).
     Json,
+    /// JSON Lines: one object per flow, store and finding as it is decided, then a summary.
+    Jsonl,
+    /// SARIF 2.1.0 for code-scanning dashboards.
+    Sarif,
+    /// Markdown for a pull-request comment.
+    Markdown,
+}
+
+impl Format {
+    /// Formats meant for programs rather than people.
+    pub fn is_machine(self) -> bool {
+        matches!(self, Format::Json | Format::Jsonl | Format::Sarif)
+    }
 }
 
 /// Options shared by every command that produces a report.
@@ -268,6 +348,55 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// Inputs of an audit: paths recognised by content, or named by role.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Files and folders; every file is recognised by its content.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// A capture file (pcap or pcapng), whatever it looks like; repeatable.
+    #[arg(long = "pcap", value_name = "FILE")]
+    pub pcap: Vec<PathBuf>,
+
+    /// App data to scan (a file or a folder), whatever it looks like; repeatable.
+    #[arg(long = "store", value_name = "PATH")]
+    pub store: Vec<PathBuf>,
+
+    /// When the app data was acquired (RFC 3339 or Unix seconds), to judge
+    /// expired disappearing messages; defaults to the newest file modification time.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub acquisition_time: Option<i64>,
+
+    /// How deep to descend into folders.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub max_depth: usize,
+
+    /// Follow symbolic links (by default a walk never leaves the given roots).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+
+    #[command(flatten)]
+    pub traffic: TrafficArgs,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The expectations file [default: the one among the inputs, else ./plainsight.toml].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// A previous report (JSON, JSON Lines or SARIF): its findings are known and do not fail.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub audit: AuditArgs,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,8 @@
 //! reassembly → dissectors (+ decryption) → evidence → rules → verdicts →
 //! reports; and store walk → SQLite reader / page carver → evidence → … .
 
+pub mod audit;
+pub mod check;
 pub mod cli;
 pub mod codec;
 pub mod decode;

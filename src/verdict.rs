@@ -9,7 +9,7 @@
 //! | 3 | an encrypted layer not opened, or only partly opened | `opaque` (reason names the layer and why) |
 //! | 4 | every encrypted layer opened; inside only an E2E envelope or high-entropy bytes | `sealed` |
 //! | 5 | every encrypted layer opened; readable plaintext or unencrypted binary inside | `server-readable` |
-//! | 6 | every encrypted layer opened; no application data inside | `no-content` |
+//! | 6 | every encrypted layer opened; no message content inside | `no-content` |
 //! | 7 | unclaimed cleartext payload that reads as text | `exposed` |
 //! | 8 | unclaimed high-entropy or unrecognised binary payload | `opaque` |
 //! | 9 | nothing that could carry a message | `no-content` |
@@ -163,12 +163,15 @@ pub fn flow(evidence: &[Evidence], canary_name: &dyn Fn(u32) -> String) -> Decis
         }
         return decision(
             Verdict::NoContent,
-            format!("transport opened with keys ({opened}); no application data inside"),
+            format!(
+                "transport opened with keys ({opened}); no message content inside (only handshake, control data and metadata)"
+            ),
         );
     }
     // Rows 7-9: unclaimed payload, no encryption recognised.
     let payload: Vec<(PayloadClass, &Evidence)> = evidence
         .iter()
+        .filter(|e| !e.keyed())
         .filter_map(|e| match &e.kind {
             EvidenceKind::Payload { class, .. } => Some((*class, e)),
             _ => None,
@@ -205,7 +208,14 @@ pub fn flow(evidence: &[Evidence], canary_name: &dyn Fn(u32) -> String) -> Decis
         );
     }
     if payload.is_empty() {
-        decision(Verdict::NoContent, "no application payload")
+        if evidence.is_empty() {
+            decision(Verdict::NoContent, "no application payload")
+        } else {
+            decision(
+                Verdict::NoContent,
+                "the protocol was decoded and carried no message content (only control data and metadata)",
+            )
+        }
     } else {
         decision(
             Verdict::NoContent,

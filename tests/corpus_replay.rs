@@ -6,14 +6,22 @@ use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
+/// `shared/corpus/public` beside the repository (or beside one of its
+/// ancestors, for worktrees), or `$PLAINSIGHT_CORPUS`.
 fn corpus() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/public");
-    if p.join("MANIFEST.tsv").is_file() {
-        Some(p)
-    } else {
-        eprintln!("skipping: ../shared/corpus/public is absent");
-        None
+    let found = std::env::var_os("PLAINSIGHT_CORPUS")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .ancestors()
+                .map(|a| a.join("shared/corpus/public")),
+        )
+        .find(|p| p.join("MANIFEST.tsv").is_file());
+    if found.is_none() {
+        eprintln!("skipping: ../shared/corpus/public is absent (set PLAINSIGHT_CORPUS)");
     }
+    found
 }
 
 /// Captures listed in the manifest (key files excluded).

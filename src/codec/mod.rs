@@ -1,1 +1,3 @@
 //! Content codecs: decompression with caps, text encodings, protobuf/Thrift walkers.
+
+pub mod compress;

@@ -15,7 +15,11 @@ pub struct TextStats {
     total: u64,
     sampled: u32,
     printable: u32,
-    hist: Option<Box<[u16; 256]>>,
+    /// Byte values, and differences of consecutive bytes (index 256..512).
+    hist: Option<Box<[u16; 512]>>,
+    prev: Option<u8>,
+    /// The first bytes of the stream, for compression magic numbers.
+    head: [u8; 4],
     done: Option<Summary>,
 }
 
@@ -40,10 +44,22 @@ impl TextStats {
         }
         let room = SAMPLE - self.sampled as usize;
         let take = &data[..data.len().min(room)];
-        let hist = self.hist.get_or_insert_with(|| Box::new([0u16; 256]));
+        for (i, &b) in take.iter().enumerate() {
+            let at = self.sampled as usize + i;
+            if at < 4 {
+                self.head[at] = b;
+            }
+        }
+        let hist = self.hist.get_or_insert_with(|| Box::new([0u16; 512]));
+        let mut prev = self.prev;
         for &b in take {
             hist[b as usize] += 1;
+            if let Some(p) = prev {
+                hist[256 + b.wrapping_sub(p) as usize] += 1;
+            }
+            prev = Some(b);
         }
+        self.prev = prev;
         self.printable += count_printable(take) as u32;
         self.sampled += take.len() as u32;
         if self.sampled as usize >= SAMPLE {
@@ -67,9 +83,12 @@ impl TextStats {
 
     fn compute(&self) -> Summary {
         let n = self.sampled as usize;
-        let entropy = match &self.hist {
-            Some(h) => entropy_of(h.iter().map(|&c| c as u32), n),
-            None => 0.0,
+        let (entropy, delta) = match &self.hist {
+            Some(h) => (
+                entropy_of(h[..256].iter().map(|&c| u32::from(c)), n),
+                entropy_of(h[256..].iter().map(|&c| u32::from(c)), n.saturating_sub(1)),
+            ),
+            None => (0.0, 0.0),
         };
         let printable = if n == 0 {
             0.0
@@ -77,7 +96,7 @@ impl TextStats {
             self.printable as f32 / n as f32
         };
         Summary {
-            class: decide(n, entropy, printable),
+            class: decide(n, entropy, delta, printable, &self.head),
             entropy,
             printable,
             sampled: self.sampled,
@@ -89,33 +108,61 @@ impl TextStats {
 pub fn classify(data: &[u8]) -> Summary {
     let sample = &data[..data.len().min(SAMPLE)];
     let mut hist = [0u32; 256];
+    let mut deltas = [0u32; 256];
     for &b in sample {
         hist[b as usize] += 1;
     }
+    for w in sample.windows(2) {
+        deltas[w[1].wrapping_sub(w[0]) as usize] += 1;
+    }
     let n = sample.len();
     let entropy = entropy_of(hist.iter().copied(), n);
+    let delta = entropy_of(deltas.iter().copied(), n.saturating_sub(1));
     let printable = if n == 0 {
         0.0
     } else {
         count_printable(sample) as f32 / n as f32
     };
     Summary {
-        class: decide(n, entropy, printable),
+        class: decide(n, entropy, delta, printable, sample),
         entropy,
         printable,
         sampled: n as u32,
     }
 }
 
-fn decide(n: usize, entropy: f32, printable: f32) -> PayloadClass {
+/// Magic numbers of compressed formats: compressed data looks random but is
+/// not ciphertext, so it must never count as high-entropy (that would allow
+/// a false `sealed`).
+fn compressed_magic(head: &[u8]) -> bool {
+    match head {
+        [0x1f, 0x8b, ..] => true,
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => true,
+        [0x78, b, ..] => matches!(b, 0x01 | 0x5e | 0x9c | 0xda),
+        _ => false,
+    }
+}
+
+/// Decides the class of a sample of `n` bytes.
+///
+/// High entropy needs two independent signs of randomness: a flat byte
+/// histogram *and* a flat histogram of differences between consecutive
+/// bytes (a counter `00 01 02 …` has the first but not the second), over at
+/// least 64 bytes, and no compression header.
+fn decide(n: usize, entropy: f32, delta: f32, printable: f32, head: &[u8]) -> PayloadClass {
     if n < 16 {
         return PayloadClass::Short;
     }
     // The highest entropy n bytes can show is log2(min(n, 256)).
     let max = (n.min(256) as f32).log2();
+    let max_delta = ((n - 1).min(256) as f32).log2();
     if printable >= 0.95 && entropy < 0.9 * max.min(6.6) {
         PayloadClass::Text
-    } else if n >= 48 && entropy >= 0.87 * max {
+    } else if n >= 64
+        && entropy >= 0.87 * max
+        && delta >= 0.87 * max_delta
+        && !compressed_magic(head)
+    {
         PayloadClass::HighEntropy
     } else {
         PayloadClass::Binary
@@ -309,6 +356,24 @@ mod tests {
             v.extend_from_slice(&[0, 0, 0, 1, (i % 7) as u8, 0]);
         }
         assert_eq!(classify(&v).class, PayloadClass::Binary);
+    }
+
+    #[test]
+    fn counters_and_compressed_streams_are_not_high_entropy() {
+        // A byte counter has a flat histogram but constant differences.
+        let counter: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        assert_eq!(classify(&counter).class, PayloadClass::Binary);
+        let rfc8448: Vec<u8> = (0..50u8).collect();
+        assert_ne!(classify(&rfc8448).class, PayloadClass::HighEntropy);
+        // Random bytes behind a gzip header are compressed data, not ciphertext.
+        let mut gz = vec![0x1f, 0x8b, 0x08, 0x00];
+        gz.extend(pseudo_random(2000));
+        assert_eq!(classify(&gz).class, PayloadClass::Binary);
+        let mut st = TextStats::default();
+        for c in gz.chunks(3) {
+            st.feed(c);
+        }
+        assert_eq!(st.summary().unwrap().class, PayloadClass::Binary);
     }
 
     #[test]

@@ -109,6 +109,10 @@ pub struct Env {
     pub secrets: SecretStore,
     pub apps: AppIndex,
     pub limits: Limits,
+    /// State the TLS/DTLS dissectors share across flows: TLS 1.2 session ids and
+    /// tickets mapped to master secrets (resumption), and the run-wide budget
+    /// for ciphertext kept while waiting for keys.
+    pub tls: crate::proto::tls::session::Shared,
 }
 
 impl Env {
@@ -118,6 +122,7 @@ impl Env {
             secrets,
             apps,
             limits: Limits::default(),
+            tls: Default::default(),
         }
     }
 }
@@ -386,39 +391,54 @@ impl<'a> Cx<'a> {
     }
 }
 
-/// Adds evidence under the per-subject cap. Canary and crypto evidence are
-/// never dropped for less important kinds: verdicts depend on them.
+/// Adds evidence under the per-subject cap.
+///
+/// The verdict must not change because of the cap, so evidence it reads is
+/// treated by *kind of fact*: beyond the cap, a canary, content, payload,
+/// crypto or E2E item is dropped only when an equivalent item (same kind,
+/// same decisive fields, same keyed/residue provenance) is already kept, and
+/// it displaces a metadata, credential, anomaly or retention item first.
 pub fn push_capped(out: &mut Collector, ev: Evidence, cap: usize) {
-    let vital = matches!(
-        ev.kind,
-        EvidenceKind::Canary { .. }
-            | EvidenceKind::Crypto { .. }
-            | EvidenceKind::E2eEnvelope { .. }
-    );
     if out.evidence.len() < cap {
         out.evidence.push(ev);
         return;
     }
-    if vital {
-        // Replace the last non-vital item, if any.
-        if let Some(pos) = out.evidence.iter().rposition(|e| {
-            !matches!(
-                e.kind,
-                EvidenceKind::Canary { .. }
-                    | EvidenceKind::Crypto { .. }
-                    | EvidenceKind::E2eEnvelope { .. }
-            )
-        }) {
-            out.evidence[pos] = ev;
-            out.omitted += 1;
-            return;
-        }
-        if out.evidence.len() < cap * 4 {
-            out.evidence.push(ev);
-            return;
-        }
+    let Some(key) = verdict_key(&ev) else {
+        out.omitted += 1;
+        return;
+    };
+    if out
+        .evidence
+        .iter()
+        .any(|e| verdict_key(e).as_ref() == Some(&key))
+    {
+        out.omitted += 1;
+        return;
+    }
+    if let Some(pos) = out.evidence.iter().rposition(|e| verdict_key(e).is_none()) {
+        out.evidence[pos] = ev;
+    } else {
+        out.evidence.push(ev);
     }
     out.omitted += 1;
+}
+
+/// What makes an evidence item matter to the verdict engine, or `None` when
+/// it does not (metadata, credentials, anomalies, retention notes).
+fn verdict_key(e: &Evidence) -> Option<(u8, String, bool, bool)> {
+    let k = match &e.kind {
+        EvidenceKind::Canary {
+            canary, encoding, ..
+        } => (0, format!("{canary}/{}", encoding.as_str())),
+        EvidenceKind::Content { field, .. } => (1, field.to_string()),
+        EvidenceKind::Payload { class, .. } => (2, class.as_str().to_string()),
+        EvidenceKind::Crypto {
+            protocol, state, ..
+        } => (3, format!("{protocol}/{state:?}")),
+        EvidenceKind::E2eEnvelope { scheme } => (4, scheme.to_string()),
+        _ => return None,
+    };
+    Some((k.0, k.1, e.keyed(), e.residue()))
 }
 
 /// Which dissector a [`Stream`] should try first.
@@ -530,10 +550,9 @@ impl Stream {
     }
 
     fn replay_rest(&mut self, cx: &mut Cx<'_>, dir: Direction, rest: &[u8]) {
+        // `rest` was already fed to the stats while probing.
         if let State::Dissecting(dis) = &mut self.state {
             dis.on_data(cx, dir, rest);
-        } else {
-            self.stats[dir.index()].feed(rest);
         }
     }
 
@@ -647,5 +666,87 @@ fn input_owned(cx: &Cx<'_>, datagram: bool) -> registry::FlowHint {
         client_port: cx.flow.client.port(),
         server_port: cx.flow.server.port(),
         depth: cx.depth(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::provenance::KeySource;
+    use crate::evidence::{Layer, Origin, PayloadClass};
+
+    fn ev(kind: EvidenceKind, keyed: bool) -> Evidence {
+        let mut layers = vec![Layer::plain("tcp")];
+        if keyed {
+            layers.push(Layer::keyed("tls1.3", KeySource::KeyLog));
+        }
+        Evidence {
+            kind,
+            subject: SubjectId::Flow(1),
+            layers,
+            dir: None,
+            offset: None,
+            origin: Origin::default(),
+        }
+    }
+
+    fn payload(class: PayloadClass) -> EvidenceKind {
+        EvidenceKind::Payload {
+            class,
+            bytes: 100,
+            entropy: 1.0,
+            printable: 1.0,
+        }
+    }
+
+    #[test]
+    fn the_cap_never_hides_a_fact_the_verdict_needs() {
+        let mut out = Collector::default();
+        let meta = || EvidenceKind::Metadata {
+            key: "http.path".into(),
+            value: "/".into(),
+        };
+        push_capped(
+            &mut out,
+            ev(
+                EvidenceKind::Crypto {
+                    protocol: "tls1.3".into(),
+                    state: crate::evidence::CryptoState::Opened,
+                    records: 9,
+                    decrypted: 9,
+                },
+                false,
+            ),
+            4,
+        );
+        for _ in 0..3 {
+            push_capped(&mut out, ev(meta(), false), 4);
+        }
+        for _ in 0..10 {
+            push_capped(&mut out, ev(payload(PayloadClass::HighEntropy), true), 4);
+        }
+        // A later plaintext payload inside the transport must survive: dropping
+        // it would turn a server-readable flow into a false `sealed`.
+        push_capped(&mut out, ev(payload(PayloadClass::Text), true), 4);
+        let classes: Vec<_> = out
+            .evidence
+            .iter()
+            .filter_map(|e| match e.kind {
+                EvidenceKind::Payload { class, .. } => Some(class),
+                _ => None,
+            })
+            .collect();
+        assert!(classes.contains(&PayloadClass::Text), "{classes:?}");
+        assert_eq!(
+            crate::verdict::flow(&out.evidence, &|_| String::new()).verdict,
+            crate::model::Verdict::ServerReadable
+        );
+        // Repeats of known facts are counted, not kept.
+        assert!(out.evidence.len() <= 6);
+        assert!(out.omitted >= 9);
+        // Metadata beyond the cap is dropped.
+        let before = out.evidence.len();
+        push_capped(&mut out, ev(meta(), false), 4);
+        assert_eq!(out.evidence.len(), before);
     }
 }

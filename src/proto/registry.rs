@@ -74,6 +74,16 @@ pub fn probes() -> &'static [Probe] {
 
 static PROBES: &[Probe] = &[
     Probe {
+        name: "http",
+        probe: crate::proto::http::probe,
+        make: crate::proto::http::make,
+    },
+    Probe {
+        name: "dns",
+        probe: crate::proto::dns::probe,
+        make: crate::proto::dns::make,
+    },
+    Probe {
         name: "stun",
         probe: crate::proto::rtc::probe_stun,
         make: crate::proto::rtc::make,
@@ -122,6 +132,46 @@ static PROBES: &[Probe] = &[
         name: "sdp",
         probe: crate::proto::rtc::probe_sdp,
         make: crate::proto::rtc::make_sdp,
+    },
+    Probe {
+        name: "tls",
+        probe: crate::proto::tls::probe,
+        make: crate::proto::tls::make,
+    },
+    Probe {
+        name: "dtls",
+        probe: crate::proto::dtls::probe,
+        make: crate::proto::dtls::make,
+    },
+    Probe {
+        name: "mqtt",
+        probe: crate::proto::mqtt::probe,
+        make: crate::proto::mqtt::make,
+    },
+    Probe {
+        name: "xmpp",
+        probe: crate::proto::xmpp::probe,
+        make: crate::proto::xmpp::make,
+    },
+    Probe {
+        name: "irc",
+        probe: crate::proto::irc::probe,
+        make: crate::proto::irc::make,
+    },
+    Probe {
+        name: "smtp",
+        probe: crate::proto::mail::smtp::probe,
+        make: crate::proto::mail::smtp::make,
+    },
+    Probe {
+        name: "imap",
+        probe: crate::proto::mail::imap::probe,
+        make: crate::proto::mail::imap::make,
+    },
+    Probe {
+        name: "pop3",
+        probe: crate::proto::mail::pop3::probe,
+        make: crate::proto::mail::pop3::make,
     },
 ];
 

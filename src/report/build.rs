@@ -27,6 +27,9 @@ pub struct BuildOptions {
     pub max_not_opened: usize,
     /// Evidence items attached to each finding.
     pub max_finding_evidence: usize,
+    /// Keep flows, stores and findings in the report. Off for streaming
+    /// outputs, which see each one through `on_decided` and then drop it.
+    pub retain: bool,
 }
 
 impl Default for BuildOptions {
@@ -36,6 +39,7 @@ impl Default for BuildOptions {
             max_hits_per_canary: 100,
             max_not_opened: 50,
             max_finding_evidence: 5,
+            retain: true,
         }
     }
 }
@@ -231,7 +235,9 @@ impl<'a> ReportBuilder<'a> {
         if let Some(cb) = &mut self.on_decided {
             cb(Decided::Flow(&flow));
         }
-        self.report.flows.push(flow);
+        if self.opts.retain {
+            self.report.flows.push(flow);
+        }
         self.push_findings(findings);
     }
 
@@ -271,7 +277,9 @@ impl<'a> ReportBuilder<'a> {
         if let Some(cb) = &mut self.on_decided {
             cb(Decided::Store(&store));
         }
-        self.report.stores.push(store);
+        if self.opts.retain {
+            self.report.stores.push(store);
+        }
         self.push_findings(findings);
     }
 
@@ -314,7 +322,9 @@ impl<'a> ReportBuilder<'a> {
             if let Some(cb) = &mut self.on_decided {
                 cb(Decided::Finding(&f));
             }
-            self.report.findings.push(f);
+            if self.opts.retain {
+                self.report.findings.push(f);
+            }
         }
     }
 
@@ -389,8 +399,14 @@ impl<'a> ReportBuilder<'a> {
                 .then_with(|| subject_order(&a.subject).cmp(&subject_order(&b.subject)))
                 .then_with(|| a.rule.cmp(&b.rule))
         });
-        self.report.stats.flows = self.report.flows.len() as u64;
-        self.report.stats.stores = self.report.stores.len() as u64;
+        if self.opts.retain {
+            self.report.stats.flows = self.report.flows.len() as u64;
+            self.report.stats.stores = self.report.stores.len() as u64;
+            self.report.apps = crate::report::apps::scorecard(&self.report, self.rules);
+        } else {
+            self.report.stats.flows = self.searched.flows;
+            self.report.stats.stores = self.searched.stores;
+        }
         self.report.stats.bytes_scanned = self.searched.bytes;
         self.report
     }

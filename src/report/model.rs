@@ -209,7 +209,11 @@ pub struct Warning {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AppReport {
+    /// Profile id, or the server name (SNI, Host, resolved DNS name) of flows
+    /// no profile knows, or `unattributed`.
     pub app: String,
+    /// `profile`, `server-name` or `none` (the `unattributed` row).
+    pub attribution: &'static str,
     /// The vendor's claim from the app profile, e.g. "end-to-end for 1:1 chats".
     pub claim: Option<String>,
     pub wire: Option<Verdict>,

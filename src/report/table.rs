@@ -116,7 +116,10 @@ pub fn render(r: &Report, style: &TableStyle) -> String {
         );
         for a in &r.apps {
             let opt = |v: Option<Verdict>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
-            let leaks: Vec<String> = a.leaks.iter().map(|(k, n)| format!("{k}×{n}")).collect();
+            let mut leaks: Vec<String> = a.leaks.iter().map(|(k, n)| format!("{k}×{n}")).collect();
+            if leaks.is_empty() {
+                leaks.push("-".into());
+            }
             t.add_row(vec![
                 cell(&a.app, None, style),
                 cell(a.claim.as_deref().unwrap_or("-"), None, style),
@@ -224,13 +227,48 @@ pub fn render(r: &Report, style: &TableStyle) -> String {
     }
 
     if !r.findings.is_empty() {
-        let mut t = new_table(style, &["severity", "rule", "subject", "message"]);
-        for f in r.findings.iter().take(style.max_rows * 2) {
+        // Grouped by scorecard row (worst app first), then by severity; each
+        // with the layer chain of its first evidence item.
+        let index = crate::report::apps::subject_index(&r.apps);
+        let order: std::collections::HashMap<&str, usize> = r
+            .apps
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.app.as_str(), i))
+            .collect();
+        let app_of = |f: &crate::report::model::Finding| -> String {
+            index
+                .get(f.subject.as_str())
+                .copied()
+                .or(f.app.as_deref())
+                .unwrap_or("-")
+                .to_string()
+        };
+        let mut findings: Vec<_> = r.findings.iter().collect();
+        findings.sort_by_key(|f| {
+            let app = app_of(f);
+            (
+                order.get(app.as_str()).copied().unwrap_or(usize::MAX),
+                std::cmp::Reverse(f.severity),
+            )
+        });
+        let mut t = new_table(style, &["app", "severity", "rule", "subject", "message"]);
+        for f in findings.iter().take(style.max_rows * 2) {
+            let mut msg = f.message.clone();
+            if let Some(e) = f.evidence.first() {
+                let at = match (e.packet, e.file_offset) {
+                    (Some(p), _) => format!(" @ packet {p}"),
+                    (None, Some(o)) => format!(" @ byte {o}"),
+                    _ => String::new(),
+                };
+                let _ = write!(msg, "\n↳ {}{at}", e.layers.join(" › "));
+            }
             t.add_row(vec![
+                cell(app_of(f), None, style),
                 cell(f.severity, Some(severity_color(f.severity)), style),
                 cell(&f.rule, None, style),
                 cell(&f.subject, None, style),
-                cell(&f.message, None, style),
+                cell(msg, None, style),
             ]);
         }
         let _ = writeln!(out, "\nFindings\n{t}");

@@ -26,7 +26,8 @@ impl SubjectKind {
     }
 }
 
-/// A compiled glob (`*` any run of characters, `?` one character), case-insensitive.
+/// A compiled glob (`*` any run of characters, `?` one character,
+/// `a|b` either alternative), case-insensitive.
 #[derive(Debug, Clone)]
 pub struct Glob {
     pub text: String,
@@ -35,15 +36,16 @@ pub struct Glob {
 
 impl Glob {
     pub fn new(text: &str) -> Result<Glob, regex::Error> {
-        let mut pat = String::from("(?i)^");
+        let mut pat = String::from("(?i)^(?:");
         for c in text.chars() {
             match c {
                 '*' => pat.push_str(".*"),
                 '?' => pat.push('.'),
+                '|' => pat.push('|'),
                 c => pat.push_str(&regex::escape(&c.to_string())),
             }
         }
-        pat.push('$');
+        pat.push_str(")$");
         Ok(Glob {
             text: text.to_string(),
             re: Regex::new(&pat)?,
@@ -251,5 +253,8 @@ mod tests {
         assert!(!g.matches("whatsapp.net.evil.com"));
         assert!(Glob::new("tls1.?").unwrap().matches("tls1.3"));
         assert!(!Glob::new("tls").unwrap().matches("tls1.3"));
+        let any = Glob::new("xmpp|irc|mqtt*").unwrap();
+        assert!(any.matches("irc") && any.matches("mqttot") && !any.matches("smtp"));
+        assert!(!any.matches("xmppx"));
     }
 }

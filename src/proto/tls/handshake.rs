@@ -408,6 +408,233 @@ pub fn version_name(v: u16) -> &'static str {
     }
 }
 
+/// One complete handshake message (header removed).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Message {
+    pub msg_type: u8,
+    pub body: Vec<u8>,
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Bodies may hold key exchange values: show only type and size.
+        write!(
+            f,
+            "Message({}, {} bytes)",
+            msg_name(self.msg_type),
+            self.body.len()
+        )
+    }
+}
+
+/// Name of a handshake message type.
+pub fn msg_name(t: u8) -> &'static str {
+    match t {
+        0 => "hello_request",
+        msg::CLIENT_HELLO => "client_hello",
+        msg::SERVER_HELLO => "server_hello",
+        3 => "hello_verify_request",
+        msg::NEW_SESSION_TICKET => "new_session_ticket",
+        msg::END_OF_EARLY_DATA => "end_of_early_data",
+        msg::ENCRYPTED_EXTENSIONS => "encrypted_extensions",
+        msg::CERTIFICATE => "certificate",
+        msg::SERVER_KEY_EXCHANGE => "server_key_exchange",
+        msg::CERTIFICATE_REQUEST => "certificate_request",
+        msg::SERVER_HELLO_DONE => "server_hello_done",
+        msg::CERTIFICATE_VERIFY => "certificate_verify",
+        msg::CLIENT_KEY_EXCHANGE => "client_key_exchange",
+        msg::FINISHED => "finished",
+        msg::KEY_UPDATE => "key_update",
+        254 => "message_hash",
+        _ => "unknown",
+    }
+}
+
+/// Reassembles handshake messages of one direction across records (a
+/// message may span records and a record may hold several messages).
+/// Messages longer than the cap are skipped, not buffered.
+#[derive(Debug)]
+pub struct Reassembler {
+    buf: Vec<u8>,
+    /// Bytes of an oversized message still to skip.
+    skip: usize,
+    cap: usize,
+    /// Messages skipped because they exceeded the cap.
+    pub oversized: u64,
+}
+
+impl Reassembler {
+    pub fn new(cap: usize) -> Reassembler {
+        Reassembler {
+            buf: Vec::new(),
+            skip: 0,
+            cap,
+            oversized: 0,
+        }
+    }
+
+    /// Drops a partial message (the stream lost sync or the keys changed).
+    pub fn reset(&mut self) {
+        self.buf.clear();
+        self.skip = 0;
+    }
+
+    /// True when part of a message is buffered.
+    pub fn is_partial(&self) -> bool {
+        !self.buf.is_empty() || self.skip > 0
+    }
+
+    /// Adds handshake-record content; returns the messages it completed.
+    pub fn push(&mut self, mut data: &[u8]) -> Vec<Message> {
+        let mut out = Vec::new();
+        if self.skip > 0 {
+            let n = self.skip.min(data.len());
+            self.skip -= n;
+            data = &data[n..];
+        }
+        self.buf.extend_from_slice(data);
+        let mut pos = 0;
+        while let Some(h) = self.buf.get(pos..pos + 4) {
+            let len = u32::from_be_bytes([0, h[1], h[2], h[3]]) as usize;
+            if len > self.cap {
+                self.oversized += 1;
+                let have = self.buf.len() - pos - 4;
+                self.skip = len.saturating_sub(have);
+                pos = (pos + 4 + len).min(self.buf.len());
+                continue;
+            }
+            let Some(body) = self.buf.get(pos + 4..pos + 4 + len) else {
+                break;
+            };
+            out.push(Message {
+                msg_type: h[0],
+                body: body.to_vec(),
+            });
+            pos += 4 + len;
+        }
+        self.buf.drain(..pos);
+        out
+    }
+}
+
+/// TLS 1.2 NewSessionTicket (RFC 5077): the ticket a client may present later.
+pub fn parse_new_session_ticket12(body: &[u8]) -> Option<&[u8]> {
+    let mut c = Cursor::new(body);
+    c.take(4, "ticket lifetime").ok()?;
+    let t = c.vec(2, "ticket").ok()?;
+    (!t.is_empty()).then_some(t)
+}
+
+/// The encrypted pre-master secret of an RSA ClientKeyExchange (TLS ≥ 1.0
+/// prefixes it with a 2-byte length; SSL 3.0 does not).
+pub fn rsa_encrypted_premaster(body: &[u8], ssl3: bool) -> Option<&[u8]> {
+    if ssl3 {
+        return (body.len() >= 8).then_some(body);
+    }
+    let mut c = Cursor::new(body);
+    let v = c.vec(2, "encrypted pre-master").ok()?;
+    (v.len() >= 8 && c.is_empty()).then_some(v)
+}
+
+/// The certificates of a TLS ≤ 1.2 Certificate message, leaf first.
+pub fn certificate_list12(body: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut c = Cursor::new(body);
+    let Ok(list) = c.vec(3, "certificate list") else {
+        return out;
+    };
+    let mut c = Cursor::new(list);
+    while let Ok(cert) = c.vec(3, "certificate") {
+        out.push(cert);
+    }
+    out
+}
+
+/// KeyUpdate: whether the sender asked the peer to update too.
+pub fn key_update_requested(body: &[u8]) -> Option<bool> {
+    match body {
+        [0] => Some(false),
+        [1] => Some(true),
+        _ => None,
+    }
+}
+
+/// Level and description of an alert.
+pub fn alert_text(level: u8, desc: u8) -> String {
+    let level = match level {
+        1 => "warning",
+        2 => "fatal",
+        _ => "unknown-level",
+    };
+    let name = match desc {
+        0 => "close_notify",
+        10 => "unexpected_message",
+        20 => "bad_record_mac",
+        21 => "decryption_failed",
+        22 => "record_overflow",
+        30 => "decompression_failure",
+        40 => "handshake_failure",
+        41 => "no_certificate",
+        42 => "bad_certificate",
+        43 => "unsupported_certificate",
+        44 => "certificate_revoked",
+        45 => "certificate_expired",
+        46 => "certificate_unknown",
+        47 => "illegal_parameter",
+        48 => "unknown_ca",
+        49 => "access_denied",
+        50 => "decode_error",
+        51 => "decrypt_error",
+        60 => "export_restriction",
+        70 => "protocol_version",
+        71 => "insufficient_security",
+        80 => "internal_error",
+        86 => "inappropriate_fallback",
+        90 => "user_canceled",
+        100 => "no_renegotiation",
+        109 => "missing_extension",
+        110 => "unsupported_extension",
+        112 => "unrecognized_name",
+        113 => "bad_certificate_status_response",
+        115 => "unknown_psk_identity",
+        116 => "certificate_required",
+        120 => "no_application_protocol",
+        121 => "ech_required",
+        _ => "unknown",
+    };
+    format!("{level} {name} ({desc})")
+}
+
+/// Named SRTP protection profiles (RFC 5764, RFC 7714).
+pub fn srtp_profile_name(p: u16) -> String {
+    match p {
+        0x0001 => "SRTP_AES128_CM_HMAC_SHA1_80".into(),
+        0x0002 => "SRTP_AES128_CM_HMAC_SHA1_32".into(),
+        0x0005 => "SRTP_NULL_HMAC_SHA1_80".into(),
+        0x0006 => "SRTP_NULL_HMAC_SHA1_32".into(),
+        0x0007 => "SRTP_AEAD_AES_128_GCM".into(),
+        0x0008 => "SRTP_AEAD_AES_256_GCM".into(),
+        _ => format!("0x{p:04x}"),
+    }
+}
+
+/// Profiles listed in a `use_srtp` extension (`len16` list of u16, then MKI).
+pub fn parse_use_srtp(data: &[u8]) -> Vec<u16> {
+    let mut c = Cursor::new(data);
+    let Ok(list) = c.vec(2, "srtp profiles") else {
+        return Vec::new();
+    };
+    list.chunks_exact(2)
+        .map(|p| u16::from_be_bytes([p[0], p[1]]))
+        .collect()
+}
+
+/// Extensions of an EncryptedExtensions message (TLS 1.3, decrypted).
+pub fn parse_encrypted_extensions(body: &[u8]) -> Result<Vec<Extension<'_>>, ParseError> {
+    let mut c = Cursor::new(body);
+    parse_extensions(&mut c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -487,6 +714,56 @@ mod tests {
         assert_eq!(sh.cipher_suite, 0x1302);
         assert!(sh.is_hello_retry_request());
         assert_eq!(version_name(sh.version()), "TLS 1.3");
+    }
+
+    #[test]
+    fn reassembles_messages_across_records() {
+        // Two messages: finished (4 bytes body) and key_update (1 byte), split oddly.
+        let stream = [20u8, 0, 0, 4, 9, 9, 9, 9, 24, 0, 0, 1, 1];
+        for cut in 0..stream.len() {
+            let mut r = Reassembler::new(1024);
+            let mut msgs = r.push(&stream[..cut]);
+            msgs.extend(r.push(&stream[cut..]));
+            assert_eq!(msgs.len(), 2, "cut {cut}");
+            assert_eq!(msgs[0].msg_type, msg::FINISHED);
+            assert_eq!(msgs[0].body, vec![9; 4]);
+            assert_eq!(key_update_requested(&msgs[1].body), Some(true));
+            assert!(!r.is_partial());
+        }
+    }
+
+    #[test]
+    fn oversized_messages_are_skipped_not_buffered() {
+        let mut r = Reassembler::new(8);
+        let mut stream = vec![11u8, 0, 0, 20];
+        stream.extend_from_slice(&[0xaa; 20]);
+        stream.extend_from_slice(&[14, 0, 0, 0]);
+        let mut msgs = r.push(&stream[..10]);
+        msgs.extend(r.push(&stream[10..]));
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs[0].msg_type, msg::SERVER_HELLO_DONE);
+        assert_eq!(r.oversized, 1);
+        assert_eq!(
+            format!("{:?}", msgs[0]),
+            "Message(server_hello_done, 0 bytes)"
+        );
+    }
+
+    #[test]
+    fn small_message_parsers() {
+        assert_eq!(
+            parse_new_session_ticket12(&[0, 0, 0, 1, 0, 2, 7, 8]),
+            Some(&[7u8, 8][..])
+        );
+        assert_eq!(parse_new_session_ticket12(&[0, 0, 0, 1, 0, 0]), None);
+        let cke = [0u8, 8, 1, 2, 3, 4, 5, 6, 7, 8];
+        assert_eq!(rsa_encrypted_premaster(&cke, false), Some(&cke[2..]));
+        assert_eq!(rsa_encrypted_premaster(&cke[..5], false), None);
+        let certs = [0u8, 0, 8, 0, 0, 2, 0xa, 0xb, 0, 0, 0];
+        assert_eq!(certificate_list12(&certs), vec![&[0xa, 0xb][..], &[][..]]);
+        assert_eq!(alert_text(2, 40), "fatal handshake_failure (40)");
+        assert_eq!(parse_use_srtp(&[0, 4, 0, 1, 0, 7, 0]), vec![1, 7]);
+        assert_eq!(srtp_profile_name(1), "SRTP_AES128_CM_HMAC_SHA1_80");
     }
 
     #[test]

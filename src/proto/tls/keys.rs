@@ -183,6 +183,23 @@ impl Aead {
         ok
     }
 
+    /// Decrypts `ciphertext || tag` held in a slice, in place; returns the
+    /// plaintext length (the plaintext is `buf[..len]`). Used on the record
+    /// hot path so nothing is moved or allocated.
+    pub fn open_in(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> Option<usize> {
+        let t = self.tag_len();
+        let split = buf.len().checked_sub(t)?;
+        let (ct, tag) = buf.split_at_mut(split);
+        let ok = match self {
+            Aead::Aes128Gcm(a) => open_detached(&**a, nonce, aad, ct, tag),
+            Aead::Aes256Gcm(a) => open_detached(&**a, nonce, aad, ct, tag),
+            Aead::ChaCha20Poly1305(a) => open_detached(&**a, nonce, aad, ct, tag),
+            Aead::Aes128Ccm(a) => open_detached(&**a, nonce, aad, ct, tag),
+            Aead::Aes128Ccm8(a) => open_detached(&**a, nonce, aad, ct, tag),
+        };
+        ok.then_some(split)
+    }
+
     /// Encrypts in place, appending the tag (used by tests and fixture builders).
     pub fn seal(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut Vec<u8>) -> bool {
         let tag = match self {

@@ -243,7 +243,7 @@ fn main() {
             let result = std::panic::catch_unwind(|| {
                 let src = Source::open(&db).ok()?;
                 let img = Image::open(src, None, None).ok()?;
-                let warns = img.warnings.len();
+                let warns: Vec<String> = img.warnings.iter().map(|w| w.2.clone()).collect();
                 let rep = carve(&img, None, &opts);
                 Some((rep, warns))
             });
@@ -261,7 +261,12 @@ fn main() {
                     continue;
                 }
             };
-            sc.warnings += (rep.warnings.len() + img_warns) as u32;
+            sc.warnings += (rep.warnings.len() + img_warns.len()) as u32;
+            if verbose {
+                for w in &img_warns {
+                    println!("{cat} {name}: warning {w}");
+                }
+            }
             if verbose {
                 for t in &rep.dropped {
                     println!(
@@ -368,7 +373,7 @@ fn main() {
     }
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "\n{:<5} {:>4} {:>5} {:>6} {:>5} {:>4} {:>5} {:>4} {:>9} {:>9} {:>9} {:>9} {:>6} {:>5}",
+        "\n{:<5} {:>4} {:>5} {:>6} {:>5} {:>4} {:>5} {:>4} {:>9} {:>9} {:>9} {:>9} {:>7} {:>5} {:>5}",
         "cat",
         "dbs",
         "|D|",
@@ -382,6 +387,7 @@ fn main() {
         "prec",
         "prec-nl",
         "sqlLive",
+        "warn",
         "panic"
     );
     let mut total = Score::default();
@@ -395,7 +401,7 @@ fn main() {
     for (cat, s) in &per_cat {
         let row = |c: &str, s: &Score| {
             println!(
-                "{:<5} {:>4} {:>5} {:>6} {:>5} {:>4} {:>5} {:>4} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>6} {:>5}",
+                "{:<5} {:>4} {:>5} {:>6} {:>5} {:>4} {:>5} {:>4} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>5} {:>5}",
                 c,
                 s.dbs,
                 s.d,
@@ -409,6 +415,7 @@ fn main() {
                 ratio(s.tp, s.tp + s.fp + s.live),
                 ratio(s.tp, s.tp + s.fp),
                 s.sql_live,
+                s.warnings,
                 s.panics
             )
         };
@@ -430,7 +437,7 @@ fn main() {
         }
     }
     println!(
-        "{:<5} {:>4} {:>5} {:>6} {:>5} {:>4} {:>5} {:>4} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>6} {:>5}",
+        "{:<5} {:>4} {:>5} {:>6} {:>5} {:>4} {:>5} {:>4} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>7} {:>5} {:>5}",
         "all",
         total.dbs,
         total.d,
@@ -444,10 +451,11 @@ fn main() {
         ratio(total.tp, total.tp + total.fp + total.live),
         ratio(total.tp, total.tp + total.fp),
         total.sql_live,
+        total.warnings,
         total.panics
     );
     println!(
-        "(\"all\" = 07 and 0A–0E; rec(sub) = TP∩D_rec/|D_rec|; prec counts live re-reads as false;\n sqlLive = recovered rows equal to a row SQLite returns live (must be 0; 09's key flags no\n deletions, so its \"live\" column is not meaningful); {:.1} MB in {:.2} s)",
+        "(\"all\" = 07 and 0A–0E; rec(sub) = TP∩D_rec/|D_rec|; prec counts live re-reads as false;\n sqlLive = recovered rows equal to a row SQLite returns live (must be 0; 09's key flags no\n deletions, so its \"live\" column is not meaningful); warn = damage named (11-19);\n {:.1} MB in {:.2} s)",
         bytes as f64 / 1e6,
         secs
     );

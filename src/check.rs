@@ -333,23 +333,48 @@ pub fn evaluate(cfg: &Config, report: &Report, baseline: &HashSet<String>) -> Ve
             .get(app.app.as_str())
             .map(Vec::as_slice)
             .unwrap_or(&[]);
+        // Name only the subjects that break the expectation.
+        let want_wire = pick(|e| e.wire);
+        let bad_flows: Vec<u64> = app
+            .flows
+            .iter()
+            .copied()
+            .filter(|id| {
+                report
+                    .flows
+                    .iter()
+                    .any(|f| f.id == *id && want_wire.is_some_and(|w| f.verdict > w))
+            })
+            .collect();
         check_verdict(
             &mut out,
             app,
             "wire",
-            pick(|e| e.wire),
+            want_wire,
             app.wire,
-            &app.flows,
+            &bad_flows,
             "flows",
             section(|e| e.wire.is_some()),
         );
+        let want_storage = pick(|e| e.storage);
+        let bad_stores: Vec<u32> = app
+            .stores
+            .iter()
+            .copied()
+            .filter(|id| {
+                report
+                    .stores
+                    .iter()
+                    .any(|s| s.id == *id && want_storage.is_some_and(|w| s.verdict > w))
+            })
+            .collect();
         check_verdict(
             &mut out,
             app,
             "storage",
-            pick(|e| e.storage),
+            want_storage,
             app.storage,
-            &app.stores,
+            &bad_stores,
             "stores",
             section(|e| e.storage.is_some()),
         );

@@ -20,6 +20,8 @@
 //! For a store: content or a canary read live → `exposed`; only from deleted
 //! or expired space → `retained`; encrypted with the key beside it → `exposed`;
 //! encrypted and the key not beside it → `sealed`; encrypted and unrecognised → `opaque`.
+//! A crypto reason says the key is beside the data with the exact phrase
+//! `key beside the data`, and an unrecognised container with `unrecognised`.
 
 use crate::evidence::{CryptoState, Evidence, EvidenceKind, PayloadClass};
 use crate::model::{CanaryVerdict, Verdict};
@@ -277,7 +279,7 @@ pub fn store(evidence: &[Evidence], canary_name: &dyn Fn(u32) -> String) -> Deci
                     format!("{protocol}: encrypted at rest, but opened with a key found beside it"),
                 ),
                 CryptoState::NotOpened { reason } | CryptoState::Partial { reason } => {
-                    if reason.contains("key beside") {
+                    if reason.contains("key beside the data") {
                         decision(
                             Verdict::Exposed,
                             format!("{protocol}: encrypted at rest, but {reason}"),
@@ -461,6 +463,30 @@ mod tests {
             Verdict::Exposed
         );
         assert_eq!(flow(&[], &name).verdict, Verdict::NoContent);
+    }
+
+    #[test]
+    fn store_encryption_verdicts_follow_the_reason_phrases() {
+        let c = |reason: &str| {
+            ev(
+                EvidenceKind::Crypto {
+                    protocol: Cow::Borrowed("sqlcipher"),
+                    state: CryptoState::NotOpened {
+                        reason: reason.into(),
+                    },
+                    records: 1,
+                    decrypted: 0,
+                },
+                vec![Layer::plain("file")],
+            )
+        };
+        let v = |reason: &str| store(&[c(reason)], &name).verdict;
+        assert_eq!(
+            v("key beside the data: config.json holds `key`"),
+            Verdict::Exposed
+        );
+        assert_eq!(v("no 64-digit key beside it"), Verdict::Sealed);
+        assert_eq!(v("unrecognised container"), Verdict::Opaque);
     }
 
     #[test]

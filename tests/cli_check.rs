@@ -118,7 +118,7 @@ wire = "sealed"
             "expect.parley.forbid: parley fired forbidden rule canary-readable-at-rest on store 2",
             "expect.helpdesk.wire: helpdesk wire is server-readable (flows 6), expected sealed or better",
             "expect.\"*\".retained: helpdesk keeps deleted or expired content recoverable (stores 1), expected retained = false",
-            "expect.helpdesk.max_severity: helpdesk has 2 finding(s) above medium: canary-server-readable (high, flow 6), deleted-rows-in-freeblocks (high, store 1)",
+            "expect.helpdesk.max_severity: helpdesk has 3 finding(s) above medium: canary-server-readable (high, flow 6), canary-retained-after-deletion (high, store 1), deleted-rows-in-freeblocks (high, store 1)",
         ],
         "{}",
         r.stderr

@@ -149,7 +149,11 @@ fn storage_checks_fire_on_the_right_stores() {
         ),
         (
             "whatsapp-wal/com.whatsapp/databases/msgstore.db",
-            &["deleted-rows-in-wal", "deleted-rows-before-checkpoint"],
+            &[
+                "deleted-rows-in-wal",
+                "deleted-rows-before-checkpoint",
+                "canary-retained-after-deletion",
+            ],
         ),
         (
             "Signal/sql/db.sqlite",

@@ -85,7 +85,9 @@ pub struct Limits {
     pub probe_bytes: usize,
     /// Cap on any single parser buffer (a record, a header block, a stanza).
     pub max_message: usize,
-    /// Decompression output cap per body.
+    /// Decompression output cap per body. Output is streamed, never buffered
+    /// whole, so this bounds CPU spent on bombs, not memory (a real web page's
+    /// script bundle can inflate past 8 MiB).
     pub max_decompressed: usize,
     /// Bytes of a content value kept as a sample for `--show-content`.
     pub sample_bytes: usize,
@@ -97,7 +99,7 @@ impl Default for Limits {
             max_evidence_per_subject: 64,
             probe_bytes: 2048,
             max_message: 1 << 20,
-            max_decompressed: 8 << 20,
+            max_decompressed: 64 << 20,
             sample_bytes: 160,
         }
     }

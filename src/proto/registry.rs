@@ -84,6 +84,16 @@ static PROBES: &[Probe] = &[
         make: crate::proto::dns::make,
     },
     Probe {
+        name: "http2",
+        probe: crate::proto::http2::probe,
+        make: crate::proto::http2::make,
+    },
+    Probe {
+        name: "quic",
+        probe: crate::proto::quic::probe,
+        make: crate::proto::quic::make,
+    },
+    Probe {
         name: "stun",
         probe: crate::proto::rtc::probe_stun,
         make: crate::proto::rtc::make,

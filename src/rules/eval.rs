@@ -89,6 +89,11 @@ pub fn matches(m: &EvidenceMatch, e: &Evidence) -> bool {
     {
         return false;
     }
+    if let Some(residue) = m.residue
+        && e.residue() != residue
+    {
+        return false;
+    }
     if let Some(keyed) = m.keyed
         && e.keyed() != keyed
     {

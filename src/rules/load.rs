@@ -180,6 +180,7 @@ struct RawCheck {
 struct RawMatch {
     evidence: Option<Spanned<String>>,
     keyed: Option<bool>,
+    residue: Option<bool>,
     layer: Option<Spanned<String>>,
     field: Option<Spanned<String>>,
     value: Option<Spanned<String>>,
@@ -611,6 +612,7 @@ fn validate_match(cx: &mut Ctx<'_>, m: RawMatch) -> EvidenceMatch {
     EvidenceMatch {
         kind,
         keyed: m.keyed,
+        residue: m.residue,
         layer: m.layer.as_ref().and_then(|l| cx.glob(l)),
         field: m.field.as_ref().and_then(|l| cx.glob(l)),
         value,
@@ -876,6 +878,24 @@ column = "body"
         let (_, errors) =
             load_one("[app]\nid = \"x\"\nname = \"X\"\nip_ranges = [\"10.0.0.0/99\"]\n");
         assert_eq!(errors[0].line, 4);
+    }
+
+    #[test]
+    fn builtin_store_sections_attach_to_their_apps() {
+        let set = builtin();
+        assert!(set.store_refs.is_empty());
+        for id in [
+            "whatsapp",
+            "signal",
+            "telegram",
+            "imessage",
+            "messenger",
+            "viber",
+        ] {
+            let app = set.app(id).unwrap_or_else(|| panic!("app {id}"));
+            assert!(!app.stores.is_empty(), "{id} has no store sections");
+        }
+        assert!(set.check("deleted-rows-in-freeblocks").is_some());
     }
 
     #[test]

@@ -64,6 +64,8 @@ pub struct EvidenceMatch {
     pub kind: Option<String>,
     /// Under a layer removed with session keys (true) or not (false).
     pub keyed: Option<bool>,
+    /// Recovered from deleted or expired space (true) or read live (false).
+    pub residue: Option<bool>,
     /// Some layer of the chain matches this glob (e.g. `tls*`, `websocket`).
     pub layer: Option<Glob>,
     /// Field, metadata key, credential key, anomaly code, crypto protocol or retention place.

@@ -32,7 +32,7 @@ pub fn entropy(b: &[u8]) -> f64 {
 /// What the key-less classifier concluded about a page-encrypted database.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CipherGuess {
-    /// Page sizes the file length is a multiple of, smallest plausible first.
+    /// A page size the file length is a multiple of (4096 preferred: a guess).
     pub page_size: Option<u32>,
     /// Bytes 0..32 are a valid SQLite header, the rest of page 1 is random.
     pub plaintext_header: bool,
@@ -78,7 +78,8 @@ pub fn sqlcipher_guess(head: &[u8], len: u64) -> Option<CipherGuess> {
     if e < need {
         return None;
     }
-    let page_size = [1024u32, 4096, 2048, 8192, 16384, 32768, 65536]
+    // A guess: SQLCipher 4 defaults to 4096-byte pages, 1.x-3.x to 1024.
+    let page_size = [4096u32, 1024, 2048, 8192, 16384, 32768, 65536]
         .into_iter()
         .find(|p| len.is_multiple_of(u64::from(*p)));
     Some(CipherGuess {
@@ -345,21 +346,20 @@ pub fn wa_decrypt(file: &[u8], w: &WaBackup, key: &[u8], limit: usize) -> Option
     type Gcm16 = aes_gcm::AesGcm<aes_gcm::aes::Aes256, aes_gcm::aead::consts::U16>;
     let cipher = Gcm16::new_from_slice(key).ok()?;
     let nonce = aes_gcm::Nonce::<aes_gcm::aead::consts::U16>::try_from(&w.iv[..]).ok()?;
-    // Trailer: crypt12 tag(16) md5(16) jid(4); crypt14/15 tag(16) md5(16),
-    // or tag only in multi-file backups.
-    let trailers: &[(usize, usize)] = if w.format == "whatsapp-crypt12" {
-        &[(36, 20)]
+    // Bytes after the ciphertext: crypt12 tag(16) md5(16) jid(4);
+    // crypt14/15 tag(16) md5(16), or the tag alone in multi-file backups.
+    let trailers: &[usize] = if w.format == "whatsapp-crypt12" {
+        &[36]
     } else {
-        &[(32, 16), (16, 0)]
+        &[32, 16]
     };
-    for &(trail, after_tag) in trailers {
+    for &trail in trailers {
         let end = file.len().checked_sub(trail)?;
         if end < w.data_at {
             continue;
         }
         let mut ct = file[w.data_at..end].to_vec();
         let tag = &file[end..end + 16];
-        let _ = after_tag;
         let Ok(t) = aes_gcm::Tag::<aes_gcm::aead::consts::U16>::try_from(tag) else {
             continue;
         };

@@ -5,7 +5,7 @@
 use super::apps::{self, Matched};
 use super::sink::{Sink, named};
 use super::sqlite::carve::{self, CarveOptions, Place};
-use super::sqlite::format::{TextEncoding, Value};
+use super::sqlite::format::Value;
 use super::sqlite::fts::{self, Tokens};
 use super::sqlite::image::{FileRole, Image};
 use super::sqlite::reader::{Family, Reader, ident};
@@ -342,11 +342,6 @@ pub fn scan_family(
 
     // ------------------------------------------------------ carved residue
     if let Some(rep) = &report {
-        let enc = img
-            .as_ref()
-            .map(|i| i.header.encoding)
-            .unwrap_or(TextEncoding::Utf8);
-        let _ = enc;
         let mut by_place: FxHashMap<&'static str, u64> = FxHashMap::default();
         let mut residue_rows = 0usize;
         for rec in &rep.records {
@@ -358,7 +353,7 @@ pub fn scan_family(
                     && !names.iter().any(|n| n == name)
                 {
                     sink.retention(
-                        place_static(rec.place),
+                        Place::as_str(rec.place),
                         format!(
                             "schema row of a dropped {kind} `{name}` on page {}",
                             rec.pgno
@@ -418,7 +413,7 @@ pub fn scan_family(
             let base = chain(prefix, &[sqlite.clone(), residue_layer(rec.place)]);
             if rec.place.is_residue() {
                 sink.retention(
-                    place_static(rec.place),
+                    Place::as_str(rec.place),
                     detail,
                     base.clone(),
                     Some(rec.loc.offset),
@@ -495,6 +490,7 @@ pub fn scan_family(
             "carver".into(),
             json!({
                 "pages": rep.stats.pages,
+                "candidates": rep.stats.candidates,
                 "freeblocks": rep.stats.freeblocks,
                 "freeblocks_zeroed": rep.stats.freeblocks_zeroed,
                 "freelist_leaves": rep.stats.freelist_leaves,
@@ -505,6 +501,17 @@ pub fn scan_family(
                 "corrupt_pages": rep.stats.corrupt_pages,
             }),
         );
+        let cap = CarveOptions::default().max_candidates as u64;
+        if rep.stats.candidates > cap {
+            cx.warnings.push((
+                label.to_string(),
+                None,
+                format!(
+                    "{} deleted-record candidates found; only the first {cap} are kept and reported",
+                    rep.stats.candidates
+                ),
+            ));
+        }
         if !rep.dropped.is_empty() {
             facts.insert(
                 "dropped_tables".into(),
@@ -531,14 +538,10 @@ pub fn scan_family(
 
 fn residue_layer(p: Place) -> Layer {
     if p.is_residue() {
-        Layer::residue(place_static(p))
+        Layer::residue(Place::as_str(p))
     } else {
-        Layer::plain(place_static(p))
+        Layer::plain(Place::as_str(p))
     }
-}
-
-fn place_static(p: Place) -> &'static str {
-    p.as_str()
 }
 
 /// Text carried by a stored value, decoded as the profile says.

@@ -527,14 +527,7 @@ fn scan_sqlcipher(
             let reason = if plaintext_header {
                 "page-level encrypted with a plaintext header (SQLCipher, Signal iOS style); no key beside it: the salt and key are kept outside the file".to_string()
             } else {
-                format!(
-                    "page-level encrypted (SQLCipher-like{}); no key found beside it",
-                    guess
-                        .as_ref()
-                        .and_then(|g| g.page_size)
-                        .map(|p| format!(", page size {p}"))
-                        .unwrap_or_default()
-                )
+                "page-level encrypted (SQLCipher-like: no SQLite header, random-looking pages); no key found beside it".to_string()
             };
             crypto(
                 sink,
@@ -616,7 +609,7 @@ fn scan_wa_backup(
     let app = rules.app("whatsapp").map(|a| a.id.clone());
     let Some(k) = crypt::wa_key_beside(&e.path, &w, all) else {
         let reason = if w.format == "whatsapp-crypt15" {
-            "end-to-end encrypted backup; no key file (encrypted_backup.key) or 64-digit key beside it".to_string()
+            "end-to-end encrypted backup; no key file (encrypted_backup.key) or 64-digit key found next to it".to_string()
         } else {
             "the backup key lives in the app's private files/key (or WhatsApp's servers); none found beside it".to_string()
         };

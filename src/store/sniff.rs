@@ -1,7 +1,7 @@
 //! Identifying inputs by content, not by name.
 
 use super::crypt;
-use super::sqlite::format::{DbHeader, MAGIC, PageHeader};
+use super::sqlite::format::{DbHeader, MAGIC};
 use super::sqlite::journal;
 use super::sqlite::wal::{MAGIC_BE, MAGIC_LE};
 use std::io::Read;
@@ -94,11 +94,6 @@ pub fn kind(path: &Path, head: &[u8], tail: &[u8], len: u64) -> &'static str {
         return "encrypted";
     }
     "binary"
-}
-
-/// Whether a file that starts with the SQLite magic has a readable b-tree page 1.
-pub fn sqlite_readable(head: &[u8]) -> bool {
-    DbHeader::parse(head).is_some_and(|h| PageHeader::parse(head, 100, h.usable()).is_some())
 }
 
 #[cfg(test)]

@@ -420,6 +420,26 @@ impl PageHeader {
         })
     }
 
+    /// Counts the freeblocks without allocating; `None` if the chain is broken.
+    pub fn count_freeblocks(&self, page: &[u8], usable: usize) -> Option<usize> {
+        let mut at = self.first_freeblock as usize;
+        let mut prev_end = self.ptr_end();
+        let mut n = 0;
+        while at != 0 {
+            if at < prev_end || at + 4 > usable || n > usable / 4 {
+                return None;
+            }
+            let size = be16(page, at + 2)? as usize;
+            if size < 4 || at + size > usable {
+                return None;
+            }
+            n += 1;
+            prev_end = at + size;
+            at = be16(page, at)? as usize;
+        }
+        Some(n)
+    }
+
     /// The freeblock chain as `(offset, size)`; stops at the first broken link.
     /// Returns the blocks and whether the chain was well-formed.
     pub fn freeblocks(&self, page: &[u8], usable: usize) -> (Vec<(usize, usize)>, bool) {
@@ -688,5 +708,43 @@ mod tests {
             Some("hi")
         );
         assert_eq!(TextEncoding::Utf16le.decode(&[0, 0xd8]), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn page_parsing_never_panics(page in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048), at in 0usize..120) {
+            let usable = page.len();
+            if let Some(h) = PageHeader::parse(&page, at, usable) {
+                let ov = Overflow::table_leaf(usable.max(512));
+                for p in h.cell_ptrs(&page, usable) {
+                    let _ = leaf_cell(&page, p, usable, &ov);
+                    let _ = index_cell(&page, p, usable, true, &ov);
+                }
+                let (blocks, _) = h.freeblocks(&page, usable);
+                for (o, n) in blocks {
+                    proptest::prop_assert!(o + n <= usable);
+                }
+            }
+        }
+
+        #[test]
+        fn records_never_panic(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            if let Some((types, hlen)) = record_header(&b, 64) {
+                proptest::prop_assert!(hlen <= b.len());
+                let mut at = hlen;
+                for t in types {
+                    let n = serial_size(t).unwrap() as usize;
+                    let _ = decode_value(t, b.get(at..).unwrap_or(&[]));
+                    at = at.saturating_add(n);
+                }
+            }
+        }
+
+        #[test]
+        fn varints_round_trip(v in proptest::prelude::any::<u64>()) {
+            let mut b = Vec::new();
+            put_varint(&mut b, v);
+            proptest::prop_assert_eq!(varint(&b), Some((v, b.len())));
+        }
     }
 }

@@ -24,6 +24,14 @@ fn vi(b: &[u8], at: &mut usize) -> Option<u64> {
     Some(v)
 }
 
+/// `n` bytes at `*at` (lengths come from the data: checked), advancing `at`.
+fn take<'a>(b: &'a [u8], at: &mut usize, n: u64) -> Option<&'a [u8]> {
+    let end = at.checked_add(usize::try_from(n).ok()?)?;
+    let s = b.get(*at..end)?;
+    *at = end;
+    Some(s)
+}
+
 /// Parses an FTS3/FTS4 doclist.
 pub fn fts3_doclist(b: &[u8], out: &mut Vec<Posting>) -> Option<()> {
     let mut at = 0;
@@ -87,10 +95,9 @@ pub fn fts3_leaf(node: &[u8], mut on: impl FnMut(&[u8], Vec<Posting>)) -> bool {
         };
         first = false;
         let Some(suffix) = suffix else { return false };
-        let Some(sfx) = node.get(at..at + suffix as usize) else {
+        let Some(sfx) = take(node, &mut at, suffix) else {
             return false;
         };
-        at += suffix as usize;
         if prefix > term.len() {
             return false;
         }
@@ -99,10 +106,9 @@ pub fn fts3_leaf(node: &[u8], mut on: impl FnMut(&[u8], Vec<Posting>)) -> bool {
         let Some(n) = vi(node, &mut at) else {
             return false;
         };
-        let Some(dl) = node.get(at..at + n as usize) else {
+        let Some(dl) = take(node, &mut at, n) else {
             return false;
         };
-        at += n as usize;
         let mut postings = Vec::new();
         if fts3_doclist(dl, &mut postings).is_none() {
             return false;
@@ -132,9 +138,7 @@ fn fts5_doclist(b: &[u8], rowid: &mut i64, absolute: bool, out: &mut Vec<Posting
         first = false;
         let sz = vi(b, &mut at)?;
         let delete = sz & 1 == 1;
-        let n = (sz >> 1) as usize;
-        let pl = b.get(at..at + n)?;
-        at += n;
+        let pl = take(b, &mut at, sz >> 1)?;
         let mut positions = Vec::new();
         let mut i = 0;
         let mut col = 0u32;
@@ -193,7 +197,7 @@ pub fn fts5_leaf(
         let Some(d) = vi(page, &mut at) else {
             return false;
         };
-        acc += d as usize;
+        acc = acc.saturating_add(usize::try_from(d).unwrap_or(usize::MAX));
         if acc >= foot {
             return false;
         }
@@ -221,20 +225,18 @@ pub fn fts5_leaf(
             let Some(n) = vi(page, &mut at) else {
                 return false;
             };
-            let Some(t) = page.get(at..at + n as usize) else {
+            let Some(t) = take(page, &mut at, n) else {
                 return false;
             };
-            at += n as usize;
             term = t.to_vec();
         } else {
             let (Some(p), Some(n)) = (vi(page, &mut at), vi(page, &mut at)) else {
                 return false;
             };
-            let Some(sfx) = page.get(at..at + n as usize) else {
+            let Some(sfx) = take(page, &mut at, n) else {
                 return false;
             };
-            at += n as usize;
-            if p as usize > term.len() {
+            if p > term.len() as u64 {
                 return false;
             }
             term.truncate(p as usize);
@@ -420,5 +422,14 @@ mod tests {
         assert!(!fts3_leaf(&[0, 0x7f, b'a'], |_, _| {}));
         assert!(!fts5_leaf(&[0, 0, 0, 2], &mut None, |_, _| {}));
         assert!(!fts5_leaf(&[0], &mut None, |_, _| {}));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_index_nodes_never_panic(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let _ = fts3_leaf(&b, |_, _| {});
+            let mut carry = Some(b"0abc".to_vec());
+            let _ = fts5_leaf(&b, &mut carry, |_, _| {});
+        }
     }
 }

@@ -148,6 +148,17 @@ impl Image {
             }
         }
         let file_pages = (main.len() / page_size as u64).min(u64::from(u32::MAX)) as u32;
+        let extra = main.len() % page_size as u64;
+        if extra != 0 {
+            warnings.push((
+                FileRole::Main,
+                Some(main.len() - extra),
+                format!(
+                    "file length {} is not a multiple of the page size {page_size}: {extra} trailing bytes (truncated or appended to)",
+                    main.len()
+                ),
+            ));
+        }
         let page_count = match db_pages {
             Some(n) => n,
             None if header.page_count > 0 && header.version_valid_for == header.change_counter => {
@@ -165,6 +176,9 @@ impl Image {
                 ),
             ));
         }
+        let wal_frames = wal.as_ref().map_or(0, |(_, s): &(Source, WalScan)| {
+            s.frames.len().min(u32::MAX as usize) as u32
+        });
         let usable = header.usable();
         if usable < 480 {
             return Err(format!(
@@ -183,7 +197,11 @@ impl Image {
             page_size,
             usable,
             page_count,
-            walk_pages: page_count.max(file_pages),
+            // Pages beyond the file exist only as WAL frames: never trust a
+            // header or commit-frame size beyond what the files can hold.
+            walk_pages: page_count
+                .max(file_pages)
+                .min(file_pages.saturating_add(wal_frames)),
             overlay,
             warnings,
         })

@@ -83,11 +83,6 @@ impl Reader {
         Reader::open_copy(&copy, dir)
     }
 
-    /// Opens a file that is already a private copy (a decrypted database).
-    pub fn open_private(path: &Path, dir: tempfile::TempDir) -> Result<Reader, String> {
-        Reader::open_copy(path, dir)
-    }
-
     fn open_copy(copy: &Path, dir: tempfile::TempDir) -> Result<Reader, String> {
         let uri = format!("file:{}?mode=ro", percent_escape(&copy.to_string_lossy()));
         let conn = Connection::open_with_flags(

@@ -363,4 +363,22 @@ mod tests {
     fn not_a_wal() {
         assert!(scan(&Source::Mem(vec![0; 100])).is_none());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn garbage_after_valid_frames_never_shortens_the_valid_prefix(tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000)) {
+            let mut w = build(512, (7, 9), &[(1, 0, None), (2, 2, None)]);
+            w.extend_from_slice(&tail);
+            let s = scan(&Source::Mem(w)).unwrap();
+            proptest::prop_assert!(s.valid >= 2);
+            proptest::prop_assert_eq!(s.last_commit.map(|c| c >= 1), Some(true));
+        }
+
+        #[test]
+        fn random_wals_never_panic(mut b in proptest::collection::vec(proptest::prelude::any::<u8>(), 32..3000)) {
+            b[..4].copy_from_slice(&MAGIC_LE.to_be_bytes());
+            b[8..12].copy_from_slice(&512u32.to_be_bytes());
+            let _ = scan(&Source::Mem(b));
+        }
+    }
 }

@@ -151,7 +151,9 @@ pub enum CanaryCommand {
     #[command(after_help = "\
 Each canary is PS- plus 16 random base32 characters (80 bits from the operating
 system) and a check character, so it never occurs by chance and a near-miss is
-not a hit. Send it in the chat you want to audit, then search for it:
+not a hit. Send it in the chat you want to audit, then search for it.
+
+Examples:
   plainsight canary new --count 3 --label 'dm to bob'
   plainsight replay capture.pcapng --canaries canaries.toml")]
     New {

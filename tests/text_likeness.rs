@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use plainsight::evidence::content::is_human_text;
+use plainsight::evidence::content::{is_human_text, is_message_text};
 use std::io::Write;
 
 const MESSAGES: &[&str] = &[
@@ -348,4 +348,37 @@ fn messages_in_many_scripts_are_human_text() {
         missed.len(),
         MESSAGES.len()
     );
+}
+
+/// The bar for fields that carry messages (IRC PRIVMSG, XMPP body, message
+/// columns) is lower, but machine values and random bytes still fail it.
+#[test]
+fn machine_values_in_message_fields_are_not_messages() {
+    let neg = negatives();
+    let false_pos: Vec<String> = neg
+        .iter()
+        .filter(|v| is_message_text(v))
+        .map(|v| String::from_utf8_lossy(v).chars().take(80).collect())
+        .collect();
+    assert!(
+        false_pos.len() * 100 <= neg.len() * 2,
+        "{} of {} negatives called message text, e.g. {:?}",
+        false_pos.len(),
+        neg.len(),
+        &false_pos[..false_pos.len().min(20)]
+    );
+    // Two random bytes can spell "ok" (1 in 65,536): from three bytes on,
+    // never.
+    let mut r = Rng(78);
+    for n in [3, 4, 5, 6, 8, 12, 16, 64, 500, 4096] {
+        for _ in 0..20_000 {
+            let b = r.bytes(n);
+            assert!(!is_message_text(&b), "{b:?}");
+        }
+    }
+    let missed: Vec<&&str> = MESSAGES
+        .iter()
+        .filter(|m| !is_message_text(m.as_bytes()))
+        .collect();
+    assert!(missed.len() * 20 <= MESSAGES.len(), "{missed:?}");
 }

@@ -417,10 +417,10 @@ mod tests {
     #[test]
     fn depth_is_bounded() {
         // Nested structs in field 1, 500 deep.
-        let mut s = vec![12u8, 0, 1].repeat(500);
+        let mut s = [12u8, 0, 1].repeat(500);
         s.extend(vec![0u8; 501]);
         assert!(strings(&s, Protocol::Binary, &Bounds::default()).is_none());
-        let mut shallow = vec![12u8, 0, 1].repeat(3);
+        let mut shallow = [12u8, 0, 1].repeat(3);
         shallow.extend([11, 0, 7, 0, 0, 0, 2, b'o', b'k']);
         shallow.extend(vec![0u8; 4]);
         let out = strings(&shallow, Protocol::Binary, &Bounds::default()).unwrap();

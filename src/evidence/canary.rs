@@ -349,7 +349,7 @@ fn base64_forms(u: &[u8], alphabet: &[u8; 64]) -> Vec<(Vec<u8>, Option<Lead>)> {
                 value: sextet(kmin - 1) & ((1 << bits) - 1),
             }
         });
-        if hi % 6 == 0 {
+        if hi.is_multiple_of(6) {
             out.push((middle, lead));
             continue;
         }
@@ -905,7 +905,7 @@ impl<A: Automaton> Run<'_, A> {
 /// Bytes a quoted-printable encoder escapes (RFC 2045 §6.7): `=`, controls
 /// and everything outside ASCII; a `=XX` of a plain letter is not QP.
 fn qp_escaped(b: u8) -> bool {
-    b == b'=' || b < 0x20 || b >= 0x7f
+    b == b'=' || !(0x20..0x7f).contains(&b)
 }
 
 fn scan_with<A: Automaton>(

@@ -375,6 +375,18 @@ const MACHINE_WORDS: &[&str] = &[
     "empty",
     "public",
     "private",
+    "on",
+    "off",
+];
+
+/// Short Latin-script replies that are a whole message in a chat field.
+const SHORT_REPLIES: &[&str] = &[
+    "ok", "okay", "kk", "hi", "hey", "heya", "hiya", "yo", "yes", "yep", "yup", "yeah", "no",
+    "nope", "nah", "sure", "cool", "nice", "good", "fine", "great", "bye", "cya", "lol", "haha",
+    "hehe", "thx", "thanks", "ty", "np", "test", "omg", "wow", "hmm", "sry", "gn", "gm", "brb",
+    "afk", "why", "how", "what", "when", "who", "where", "done", "here", "soon", "now", "late",
+    "ja", "nein", "oui", "non", "si", "sí", "hola", "ciao", "merci", "salut", "tak", "nie", "sim",
+    "não", "oi", "hej", "moin", "gut", "bien", "vale", "dank", "grazie",
 ];
 
 /// Bytes of a value examined (long values are judged by their start).
@@ -390,6 +402,28 @@ const HUMAN_SAMPLE: usize = 2048;
 /// bytes, base64, hex, UUIDs, JWTs, URLs, paths, JSON, markup, PEM, phone
 /// numbers and single machine words are never human text.
 pub fn is_human_text(data: &[u8]) -> bool {
+    judge(data, Bar::Free)
+}
+
+/// Whether a value from a field that carries messages (an IRC PRIVMSG, an
+/// XMPP `<body>`, a message column named by an app profile) is a message.
+/// The field already says what it holds, so short replies count ("ok",
+/// "test", "hey 👍"); binary, encodings, identifiers, numbers, markup and
+/// machine words still never do.
+pub fn is_message_text(data: &[u8]) -> bool {
+    judge(data, Bar::Field)
+}
+
+/// How much a value must prove before it is called a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bar {
+    /// A value of unknown purpose: several words of real-looking text.
+    Free,
+    /// A value from a field known to carry messages.
+    Field,
+}
+
+fn judge(data: &[u8], bar: Bar) -> bool {
     let data = &data[..data.len().min(HUMAN_SAMPLE)];
     let s = match std::str::from_utf8(data) {
         Ok(s) => s,
@@ -400,7 +434,10 @@ pub fn is_human_text(data: &[u8]) -> bool {
         Err(_) => return false,
     };
     let s = s.trim();
-    if s.chars().count() < 2 || structured(s) {
+    let one_pictograph = bar == Bar::Field
+        && s.chars().count() == 1
+        && s.chars().all(|c| is_pictograph(c) && c >= '\u{1F000}');
+    if (s.chars().count() < 2 && !one_pictograph) || structured(s) {
         return false;
     }
     let mut scripts = [0usize; Script::COUNT];
@@ -444,7 +481,7 @@ pub fn is_human_text(data: &[u8]) -> bool {
         let visible = s.chars().filter(|c| !c.is_whitespace()).count();
         return dom_n >= 2 && dom_n * 2 >= visible && latin <= dom_n;
     }
-    words_read_as_text(s, dom)
+    words_read_as_text(s, dom, bar)
 }
 
 const SCRIPTS: [Script; Script::COUNT] = [
@@ -561,7 +598,7 @@ fn token(raw: &str) -> Token {
     }
     // camelCase and random mixed case are not words; ALL CAPS and
     // Capitalised are.
-    if inner_upper && lower > 0 {
+    if inner_upper && lower > 0 && !brand(t) {
         return Token::Machine;
     }
     // Long runs of hex letters ("deadbeef", "cafebabe") are digests.
@@ -571,11 +608,40 @@ fn token(raw: &str) -> Token {
     Token::Word
 }
 
+/// Capitalised compounds that name things in running text ("WhatsApp",
+/// "WebSocket", "YouTube"): two or three humps, each an upper-case letter
+/// followed by at least two lower-case ones. `getUserName`, `AbCdEf` and
+/// random mixed case do not qualify.
+fn brand(t: &str) -> bool {
+    let mut humps = 0;
+    let mut run = 0;
+    for c in t.chars() {
+        if c.is_uppercase() {
+            if humps > 0 && run < 2 {
+                return false;
+            }
+            humps += 1;
+            run = 0;
+        } else if c.is_lowercase() && humps > 0 {
+            run += 1;
+        } else {
+            return false;
+        }
+    }
+    (2..=3).contains(&humps) && run >= 2
+}
+
+/// A web link as people paste it into a message.
+fn link(t: &str) -> bool {
+    t.starts_with("https://") || t.starts_with("http://") || t.starts_with("www.")
+}
+
 /// The word test for scripts written with spaces.
-fn words_read_as_text(s: &str, dom: Script) -> bool {
+fn words_read_as_text(s: &str, dom: Script, bar: Bar) -> bool {
     let tokens: Vec<&str> = s.split_whitespace().collect();
     let mut words = 0usize;
     let mut machine = 0usize;
+    let mut links = 0usize;
     let mut word_letters = 0usize;
     for t in &tokens {
         match token(t) {
@@ -583,14 +649,18 @@ fn words_read_as_text(s: &str, dom: Script) -> bool {
                 words += 1;
                 word_letters += t.chars().filter(|c| c.is_alphabetic()).count();
             }
-            Token::Machine => machine += 1,
+            Token::Machine => {
+                machine += 1;
+                links += usize::from(link(t));
+            }
             Token::Neutral => {}
         }
     }
-    if words == 0 || words * 10 < (words + machine) * 7 {
+    if words == 0 || words * 10 < (words + machine - if bar == Bar::Field { links } else { 0 }) * 7
+    {
         return false;
     }
-    if word_letters > 15 * words {
+    if word_letters > if bar == Bar::Field { 24 } else { 15 } * words {
         return false;
     }
     let latin: Vec<char> = s
@@ -606,29 +676,70 @@ fn words_read_as_text(s: &str, dom: Script) -> bool {
             return false;
         }
     }
-    if tokens.len() > 1 {
-        return words >= 2 && word_letters >= 6;
-    }
+    let t = match (tokens.len(), bar) {
+        (1, _) => tokens[0],
+        (_, Bar::Free) => return words >= 2 && word_letters >= 6,
+        (_, Bar::Field) if words >= 2 => return word_letters >= 6,
+        // "ok 👍", "Check https://…": the one word decides, beside emoji
+        // and links only.
+        (_, Bar::Field) if machine == links => {
+            match tokens.iter().find(|t| token(t) == Token::Word) {
+                Some(t)
+                    if tokens
+                        .iter()
+                        .all(|o| o == t || o.chars().all(is_emoji_part) || link(o)) =>
+                {
+                    t
+                }
+                _ => return false,
+            }
+        }
+        _ => return false,
+    };
     // One word alone: only a natural-looking word of some length (a lone
-    // "ok" or "Hi!" is not told apart from short binary values).
-    let t = tokens[0];
+    // "ok" or "Hi!" is not told apart from short binary values), or in a
+    // message field one of the short replies people actually send.
     let core = t.trim_matches(|c: char| !c.is_alphanumeric());
     let n = core.chars().count();
     let caps = core.chars().filter(|c| c.is_uppercase()).count();
     let shape = caps == 0 || (caps == 1 && core.starts_with(char::is_uppercase));
     if dom != Script::Latin {
-        return shape && n >= 3;
+        // Letters of the text's own script, not marks riding on others.
+        let own = core
+            .chars()
+            .filter(|&c| !is_mark(c) && Script::of(c) == Some(dom))
+            .count();
+        return shape && own == n && n >= if bar == Bar::Field { 2 } else { 3 };
     }
     let lower = core.to_lowercase();
     if MACHINE_WORDS.contains(&lower.as_str()) {
         return false;
     }
-    shape && (5..=24).contains(&n) && pronounceable(core)
+    match bar {
+        Bar::Free => shape && (5..=24).contains(&n) && pronounceable(core, 4),
+        // Short words only from the list: random letters make too many
+        // three-letter "words" to judge them by shape.
+        // Around a lone word in a field, only sentence punctuation
+        // ("ok!", "why?"), so three random bytes rarely spell a reply.
+        Bar::Field
+            if t.trim_start_matches(|c: char| c.is_alphabetic() || is_mark(c))
+                .chars()
+                .any(|c| !matches!(c, '!' | '?' | '.' | '…')) =>
+        {
+            false
+        }
+        Bar::Field => {
+            shape
+                && (SHORT_REPLIES.contains(&lower.as_str())
+                    || (5..=24).contains(&n) && pronounceable(core, 5))
+        }
+    }
 }
 
-/// A lone Latin word must look like one: vowels between a quarter and
-/// three quarters of its letters, at most four consonants in a row.
-fn pronounceable(word: &str) -> bool {
+/// A lone Latin word must look like one: vowels at least 1/`min_share`
+/// and at most three quarters of its letters, at most four consonants in a
+/// row ("Draft" needs `min_share` 5).
+fn pronounceable(word: &str, min_share: usize) -> bool {
     let mut vowels = 0;
     let mut run = 0;
     for c in word.chars() {
@@ -643,7 +754,7 @@ fn pronounceable(word: &str) -> bool {
         }
     }
     let n = word.chars().count();
-    vowels * 4 >= n && vowels * 4 <= n * 3
+    vowels * min_share >= n && vowels * 4 <= n * 3
 }
 
 #[cfg(test)]
@@ -756,6 +867,47 @@ mod tests {
         assert!(!is_human_text(b"a3f9c2e81b7d"));
         assert!(!is_human_text(b"{\"id\":12,\"ts\":1700000000}"));
         assert!(!is_human_text(&pseudo_random(40)));
+    }
+
+    #[test]
+    fn message_fields_take_short_replies_but_not_machine_values() {
+        for m in [
+            "test",
+            "ok",
+            "hey",
+            "Thanks!",
+            "ok 👍",
+            "Draft",
+            "👍",
+            "да",
+            "baabaablacksheep",
+            "Hello, WebSocket!",
+            "fish & chips at six?",
+            "Check https://example.org/news",
+        ] {
+            assert!(is_message_text(m.as_bytes()), "{m:?}");
+        }
+        for v in [
+            "ON",
+            "off",
+            "true",
+            "42",
+            "23.5",
+            "xq",
+            "zzkv",
+            "userId",
+            "a3f9c2e81b7d",
+            "dGhpcyBpcyBiYXNlNjQgZGF0YQ==",
+            "{\"t\":1}",
+            "id=7&x=1",
+            "/v1/messages",
+        ] {
+            assert!(!is_message_text(v.as_bytes()), "{v:?}");
+        }
+        assert!(!is_message_text(&pseudo_random(40)));
+        // Free-standing values keep the stricter bar.
+        assert!(!is_human_text(b"test"));
+        assert!(is_human_text(b"Hello from WhatsApp, see you soon"));
     }
 
     #[test]

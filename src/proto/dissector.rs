@@ -286,7 +286,7 @@ impl<'a> Cx<'a> {
                 None,
             );
         }
-        if nhits > 0 || content::is_human_text(value) {
+        if nhits > 0 || content::is_message_text(value) {
             let cap = self.env.limits.sample_bytes.min(value.len());
             self.emit(
                 EvidenceKind::Content {

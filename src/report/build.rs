@@ -113,6 +113,24 @@ impl<'a> ReportBuilder<'a> {
         rules: &'a RuleSet,
         opts: BuildOptions,
     ) -> Self {
+        // A generated canary with a wrong check character is a typo: the
+        // marker actually sent will not be found under this spelling.
+        let warnings = canaries
+            .canaries()
+            .iter()
+            .filter(|c| {
+                c.text.starts_with(crate::evidence::canary::PREFIX)
+                    && !crate::evidence::canary::is_well_formed(&c.text)
+            })
+            .map(|c| Warning {
+                input: "canaries".into(),
+                offset: None,
+                message: format!(
+                    "canary {} looks generated but fails its check character (a typo?); searched as given",
+                    c.text
+                ),
+            })
+            .collect();
         ReportBuilder {
             canaries,
             rules,
@@ -127,7 +145,7 @@ impl<'a> ReportBuilder<'a> {
                 stores: Vec::new(),
                 canaries: Vec::new(),
                 findings: Vec::new(),
-                warnings: Vec::new(),
+                warnings,
                 stats: Stats::default(),
             },
             acc: canaries

@@ -322,7 +322,7 @@ pub fn scan_family(
                         if decode.is_some() {
                             canary_hits += sink.canaries(text.as_bytes(), &layers, &o_main);
                         }
-                        if sink.content(&field, text.as_bytes(), &layers, &o_main, 3) {
+                        if sink.content(&field, text.as_bytes(), true, &layers, &o_main, 3) {
                             *content_rows.entry(field.clone()).or_default() += 1;
                         }
                     }
@@ -452,7 +452,7 @@ pub fn scan_family(
                     None => rec.table.is_none() && bytes.contains(&b' '),
                 };
                 if message_like {
-                    sink.content(&field, bytes, &layers, &o, 4);
+                    sink.content(&field, bytes, known.is_some(), &layers, &o, 4);
                 }
             }
         }
@@ -954,6 +954,7 @@ fn fts_residue(
                 sink.content(
                     &format!("{} (index terms)", t.name),
                     text.as_bytes(),
+                    false,
                     &layers,
                     &o,
                     4,

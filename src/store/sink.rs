@@ -3,7 +3,7 @@
 //! another (the one live message that makes the store `exposed`).
 
 use crate::evidence::canary::CanarySet;
-use crate::evidence::content::{classify, is_human_text};
+use crate::evidence::content::{classify, is_human_text, is_message_text};
 use crate::evidence::{Evidence, EvidenceKind, Layer, Origin, SubjectId};
 use crate::proto::dissector::{Collector, Limits, push_capped};
 use rustc_hash::FxHashMap;
@@ -103,15 +103,24 @@ impl<'a> Sink<'a> {
     }
 
     /// Reports message-like text in a field; returns whether it was text.
+    /// A `declared` field (an app profile's message column) is judged as a
+    /// message field; anything else must read as running text.
+    #[allow(clippy::too_many_arguments)]
     pub fn content(
         &mut self,
         field: &str,
         text: &[u8],
+        declared: bool,
         layers: &[Layer],
         origin: &Origin,
         quota: u32,
     ) -> bool {
-        if !is_human_text(text) {
+        let text_like = if declared {
+            is_message_text(text)
+        } else {
+            is_human_text(text)
+        };
+        if !text_like {
             return false;
         }
         let class = classify(text).class;

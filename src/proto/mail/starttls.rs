@@ -118,9 +118,9 @@ impl StartTls {
 
     /// Reports the value of a field that is a message by protocol definition
     /// (an IRC PRIVMSG, an XMPP body, a mail body) and notes it if evidence
-    /// resulted. `cx.content` judges human text conservatively; a value it
+    /// resulted. `cx.content` judges message text conservatively; a value it
     /// rejects still counts when it reads as words, such as a sentence
-    /// around a URL.
+    /// around a URL, or when it is a subject line.
     pub fn content(&mut self, cx: &mut Cx<'_>, dir: Direction, field: &'static str, value: &[u8]) {
         let n = cx.out.evidence.len() as u64 + cx.out.omitted;
         if self.contents >= MAX_CONTENT {
@@ -130,7 +130,14 @@ impl StartTls {
         }
         self.contents += 1;
         cx.content(dir, field, value);
-        if !content::is_human_text(value) && super::reads_as_words(value) {
+        // A sentence around a URL, or a subject line: a parsed header that
+        // people write, so any letters in it are a message ("SMTP", "Re: x").
+        let subject = field == "mail.subject"
+            && std::str::from_utf8(value).is_ok_and(|s| {
+                s.chars().any(char::is_alphabetic)
+                    && !s.chars().any(|c| c.is_control() && c != '\t')
+            });
+        if !content::is_message_text(value) && (subject || super::reads_as_words(value)) {
             let cap = cx.env.limits.sample_bytes.min(value.len());
             cx.emit(
                 EvidenceKind::Content {

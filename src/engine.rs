@@ -490,6 +490,10 @@ impl PacketSink for Engine<'_, '_> {
         self.process(p);
     }
 
+    fn format(&mut self, kind: &'static str) {
+        self.env.secrets_may_arrive = kind == "pcapng";
+    }
+
     fn secrets(&mut self, text: &[u8], _origin: SecretOrigin, offset: u64) {
         let warnings = self.env.secrets.add_keylog(text, KeySource::Capture);
         for w in warnings {

@@ -392,6 +392,10 @@ impl PacketSink for Driver<'_, '_, '_> {
         self.engine.secrets(text, origin, offset);
     }
 
+    fn format(&mut self, kind: &'static str) {
+        self.engine.format(kind);
+    }
+
     fn warning(&mut self, offset: Option<u64>, message: String) {
         self.engine.warning(offset, message);
     }
@@ -597,6 +601,11 @@ fn capture(a: CaptureArgs, ui: Ui) -> Result<Outcome> {
     let secrets = load_secrets(&a.traffic.keylog, &mut builder)?;
     let base = builder.inputs_mut().len() as u32;
     let env = Env::new(canaries.clone(), secrets, AppIndex::new(&rules.apps));
+    // A live capture carries no secrets blocks: keys are all known now.
+    let env = Env {
+        secrets_may_arrive: false,
+        ..env
+    };
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();

@@ -360,6 +360,11 @@ fn machine_values_in_message_fields_are_not_messages() {
         .filter(|v| is_message_text(v))
         .map(|v| String::from_utf8_lossy(v).chars().take(80).collect())
         .collect();
+    eprintln!(
+        "{} negatives, {} called message text in a message field",
+        neg.len(),
+        false_pos.len()
+    );
     assert!(
         false_pos.len() * 100 <= neg.len() * 2,
         "{} of {} negatives called message text, e.g. {:?}",

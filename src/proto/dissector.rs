@@ -115,6 +115,10 @@ pub struct Env {
     /// tickets mapped to master secrets (resumption), and the run-wide budget
     /// for ciphertext kept while waiting for keys.
     pub tls: crate::proto::tls::session::Shared,
+    /// Whether secrets may still be added during the run (a pcapng input can
+    /// carry Decryption Secrets Blocks anywhere). When not, records that
+    /// lack keys are counted, not kept for later.
+    pub secrets_may_arrive: bool,
 }
 
 impl Env {
@@ -125,6 +129,7 @@ impl Env {
             apps,
             limits: Limits::default(),
             tls: Default::default(),
+            secrets_may_arrive: true,
         }
     }
 }

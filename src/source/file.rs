@@ -364,9 +364,13 @@ impl Reader<'_, '_> {
             | Some([0x4d, 0x3c, 0xb2, 0xa1])
             | Some([0xa1, 0xb2, 0xc3, 0xd4])
             | Some([0xa1, 0xb2, 0x3c, 0x4d])
-            | Some([0x34, 0xcd, 0xb2, 0xa1]) => self.pcap(),
+            | Some([0x34, 0xcd, 0xb2, 0xa1]) => {
+                self.sink.format("pcap");
+                self.pcap()
+            }
             Some([0x0a, 0x0d, 0x0d, 0x0a]) => {
                 self.summary.kind = "pcapng";
+                self.sink.format("pcapng");
                 self.pcapng()
             }
             _ => Err(SourceError::NotCapture {

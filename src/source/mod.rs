@@ -57,6 +57,9 @@ pub trait PacketSink {
     /// `*_TRAFFIC_SECRET …`) found in SHB/IDB/EPB comments. `offset` is the
     /// byte offset of the block that carried it.
     fn secrets(&mut self, text: &[u8], origin: SecretOrigin, offset: u64);
+    /// The container format of the input, once its magic is read
+    /// (`"pcap"` or `"pcapng"`). Only pcapng can carry secrets further on.
+    fn format(&mut self, _kind: &'static str) {}
     /// An anomaly in the input; `offset` is a byte offset in the file.
     fn warning(&mut self, offset: Option<u64>, message: String);
     /// Polled after every packet; `true` ends the read early (Ctrl-C).

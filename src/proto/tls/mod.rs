@@ -277,7 +277,11 @@ impl Dissector for TlsDissector {
     fn on_data(&mut self, cx: &mut Cx<'_>, dir: Direction, data: &[u8]) {
         self.conn.refresh(cx);
         let conn = &mut self.conn;
-        self.readers[dir.index()].feed(data, &mut |ev| conn.on_event(cx, dir, ev));
+        let d = dir.index();
+        self.readers[d].feed(data, &mut |ev| conn.on_event(cx, dir, ev));
+        if self.conn.unreadable[d] {
+            self.readers[d].headers_only();
+        }
     }
 
     fn on_gap(&mut self, cx: &mut Cx<'_>, dir: Direction, len: u64) {
@@ -347,6 +351,11 @@ struct Conn {
     // Waiting records.
     queue: [VecDeque<Queued>; 2],
     queued_bytes: usize,
+    /// Records counted but not kept because no key can come for them
+    /// (protected, application data) per direction.
+    unkeyed: [(u64, u64); 2],
+    /// This direction can never be opened: record bodies need not be kept.
+    unreadable: [bool; 2],
     arrival: u64,
     block: [Option<Block>; 2],
     generation: u64,
@@ -403,6 +412,8 @@ impl Conn {
             null_cipher: false,
             queue: Default::default(),
             queued_bytes: 0,
+            unkeyed: [(0, 0); 2],
+            unreadable: [false; 2],
             arrival: 0,
             block: [None, None],
             generation: 0,
@@ -415,7 +426,7 @@ impl Conn {
             inner_alpn: None,
             app_bytes: 0,
             tap: None,
-            scratch: Vec::with_capacity(record::MAX_CIPHERTEXT),
+            scratch: Vec::new(),
             renegotiations: 0,
         }
     }
@@ -521,6 +532,22 @@ impl Conn {
         frag: &[u8],
     ) {
         let d = dir.index();
+        // No keys now and none can come: the record is counted, not kept
+        // (the end of the flow says which secret was missing).
+        if !cx.env.secrets_may_arrive
+            && matches!(self.block[d], Some(Block::NoSecrets | Block::Missing(_)))
+        {
+            let ct = header.content_type;
+            let protected = if self.tls13 {
+                ct == content::APPLICATION_DATA
+            } else {
+                ct != content::CHANGE_CIPHER_SPEC
+            };
+            self.unkeyed[d].0 += u64::from(protected);
+            self.unkeyed[d].1 += u64::from(protected && ct == content::APPLICATION_DATA);
+            self.unreadable[d] = true;
+            return;
+        }
         if self.queued_bytes + frag.len() > QUEUE_CAP || !cx.env.tls.reserve(frag.len()) {
             if self.counts[0].dropped + self.counts[1].dropped == 0 {
                 cx.anomaly(
@@ -690,6 +717,7 @@ impl Conn {
             State12::Plain => None,
         };
         let unavailable = matches!(self.d12[d], State12::Unavailable(_));
+        self.unreadable[d] |= unavailable;
         match opened {
             Some(range) => {
                 self.counts[d].decrypted += 1;
@@ -727,7 +755,14 @@ impl Conn {
         }
         let secrets = self.secrets(env);
         if secrets.is_none() {
-            return Step::Blocked(Block::NoSecrets);
+            if env.secrets_may_arrive {
+                return Step::Blocked(Block::NoSecrets);
+            }
+            self.counts[d].protected += 1;
+            self.counts[d].app += 1;
+            self.reason(self.no_secrets_reason());
+            self.unreadable[d] = true;
+            return Step::Done;
         }
         let Some(keys) = &mut self.d13 else {
             // HelloRetryRequest seen, ServerHello not yet.
@@ -1040,8 +1075,8 @@ impl Conn {
             return Ok(());
         }
         match self.resolve_master(env) {
-            Ok(_) | Err(None) => Ok(()),
-            Err(Some(b)) => Err(b),
+            Err(Some(b)) if env.secrets_may_arrive => Err(b),
+            _ => Ok(()),
         }
     }
 
@@ -1070,7 +1105,9 @@ impl Conn {
         let master = match self.resolve_master(env) {
             Ok(m) => m,
             // A NULL cipher needs no key to read: do not wait for secrets.
-            Err(Some(b)) if after.is_none() && !null_suite => return Step::Blocked(b),
+            Err(Some(b)) if after.is_none() && !null_suite && env.secrets_may_arrive => {
+                return Step::Blocked(b);
+            }
             Err(r) => {
                 let why = match r {
                     Some(Block::Missing(l)) => format!(
@@ -1091,6 +1128,7 @@ impl Conn {
                     return Step::Done;
                 }
                 self.d12[d] = State12::Unavailable(why);
+                self.unreadable[d] = true;
                 return Step::Done;
             }
         };
@@ -1229,6 +1267,12 @@ impl Conn {
                 }
                 waiting += protected;
             }
+        }
+        for d in 0..2 {
+            let (protected, app) = self.unkeyed[d];
+            self.counts[d].protected += protected;
+            self.counts[d].app += app;
+            waiting += protected;
         }
         cx.env.tls.release(self.queued_bytes);
         self.queued_bytes = 0;

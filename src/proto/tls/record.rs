@@ -227,6 +227,13 @@ pub struct Reader {
     pub bytes: u64,
     /// Largest record fragment.
     pub max_fragment: u16,
+    /// Application-data records are framed from their header alone and
+    /// their bodies skipped, not buffered (set once they cannot be opened).
+    headers_only: bool,
+    /// Body bytes of a header-only record still to skip, and its length.
+    skip: usize,
+    skip_len: usize,
+    skipping: Option<Header>,
 }
 
 impl Default for Reader {
@@ -238,6 +245,10 @@ impl Default for Reader {
             records: 0,
             bytes: 0,
             max_fragment: 0,
+            headers_only: false,
+            skip: 0,
+            skip_len: 0,
+            skipping: None,
         }
     }
 }
@@ -245,10 +256,21 @@ impl Default for Reader {
 impl Reader {
     /// Content type and buffered length of a record the stream ended inside.
     pub fn partial(&self) -> Option<(u8, usize)> {
+        if self.skip > 0 {
+            return Some((content::APPLICATION_DATA, self.skip_len - self.skip));
+        }
         match self.mode {
             Mode::Framed => self.buf.first().map(|&t| (t, self.buf.len())),
             _ => None,
         }
+    }
+
+    /// Frames application-data records from their header alone from now on,
+    /// skipping their bodies: for a direction that can no longer be opened,
+    /// so a partial record does not sit in memory. Such records reach the
+    /// consumer with an empty fragment.
+    pub fn headers_only(&mut self) {
+        self.headers_only = true;
     }
 
     /// True once the reader abandoned this direction.
@@ -262,6 +284,8 @@ impl Reader {
             return;
         }
         self.buf.clear();
+        self.skip = 0;
+        self.skipping = None;
         self.at_start = false;
         self.mode = Mode::Resync {
             skipped: 0,
@@ -276,6 +300,7 @@ impl Reader {
         if self.mode == Mode::Lost || data.is_empty() {
             return;
         }
+        self.skip_body(&mut data, on);
         while !self.buf.is_empty() {
             // Append just enough to complete the pending record (all of it while resynchronising).
             let need = match self.mode {
@@ -297,18 +322,48 @@ impl Reader {
                 return;
             }
             self.buf.drain(..used.min(self.buf.len()));
+            if self.headers_only && self.buf.is_empty() {
+                // Give back the room a record of this direction once needed.
+                self.buf = Vec::new();
+            }
             if used == 0 && data.is_empty() {
                 return;
             }
         }
         // Fast path: frame directly from `data`.
         while !data.is_empty() && self.mode != Mode::Lost {
+            if self.skip > 0 {
+                self.skip_body(&mut data, on);
+                continue;
+            }
             let used = self.step(data, on);
             if used == 0 {
                 self.buf.extend_from_slice(data);
                 return;
             }
             data = &data[used.min(data.len())..];
+        }
+    }
+
+    /// Skips body bytes of a header-only record; once the record is whole it
+    /// is counted and reported (with an empty fragment) like any other.
+    fn skip_body(&mut self, data: &mut &[u8], on: &mut dyn FnMut(Event<'_>)) {
+        if self.skip == 0 {
+            return;
+        }
+        let n = self.skip.min(data.len());
+        self.skip -= n;
+        *data = &data[n..];
+        if self.skip == 0
+            && let Some(header) = self.skipping.take()
+        {
+            self.records += 1;
+            self.bytes += self.skip_len as u64;
+            self.max_fragment = self.max_fragment.max(header.len);
+            on(Event::Record {
+                header,
+                fragment: &[],
+            });
         }
     }
 
@@ -339,6 +394,31 @@ impl Reader {
                     drop
                 }
             },
+            Mode::Framed
+                if self.headers_only && buf.first() == Some(&content::APPLICATION_DATA) =>
+            {
+                match parse_frame(buf, self.at_start) {
+                    // A complete record costs nothing to pass through.
+                    Frame::NeedMore { needed }
+                        if needed > HEADER_LEN && buf.len() >= HEADER_LEN =>
+                    {
+                        let Some(header) = Header::parse(buf) else {
+                            return 0;
+                        };
+                        self.at_start = false;
+                        self.skipping = Some(header);
+                        self.skip = needed - buf.len();
+                        self.skip_len = needed;
+                        buf.len()
+                    }
+                    _ => {
+                        self.headers_only = false;
+                        let used = self.step(buf, on);
+                        self.headers_only = true;
+                        used
+                    }
+                }
+            }
             Mode::Framed => match parse_frame(buf, self.at_start) {
                 Frame::Record { header, fragment } => {
                     self.at_start = false;
@@ -390,6 +470,52 @@ mod tests {
             });
         }
         (recs, other)
+    }
+
+    #[test]
+    fn headers_only_skips_application_data_bodies_without_buffering() {
+        let body = vec![0xAB; 3000];
+        let mut stream = rec(23, &body);
+        stream.extend(rec(21, &[2, 40]));
+        stream.extend(rec(23, &body));
+        stream.extend(rec(23, &body[..100]));
+        let whole = stream.len();
+        stream.extend(&rec(23, &body)[..1000]);
+        for cut in [1, 7, 1448] {
+            let mut r = Reader::default();
+            r.headers_only();
+            let chunks: Vec<&[u8]> = stream.chunks(cut).collect();
+            let mut recs = Vec::new();
+            let mut most_buffered = 0;
+            for c in chunks {
+                r.feed(c, &mut |e| {
+                    if let Event::Record { header, fragment } = e {
+                        recs.push((header.content_type, header.len, fragment.to_vec()));
+                    }
+                });
+                most_buffered = most_buffered.max(r.buf.capacity());
+            }
+            let lens: Vec<(u8, u16)> = recs.iter().map(|(t, l, _)| (*t, *l)).collect();
+            assert_eq!(
+                lens,
+                [(23, 3000), (21, 2), (23, 3000), (23, 100)],
+                "cut {cut}"
+            );
+            // Alerts keep their bytes; application data arrives header-only
+            // unless a whole record sat in one chunk.
+            assert_eq!(recs[1].2, [2, 40]);
+            assert!(
+                recs.iter()
+                    .all(|(t, l, f)| *t != 23 || f.is_empty() || f.len() == usize::from(*l))
+            );
+            assert_eq!(r.records, 4);
+            assert_eq!(r.bytes, whole as u64);
+            assert_eq!(r.partial(), Some((23, 1000)));
+            assert!(
+                most_buffered < 64,
+                "cut {cut}: buffered {most_buffered} bytes"
+            );
+        }
     }
 
     #[test]

@@ -268,12 +268,13 @@ fn count_leaks(evidence: &[EvidenceReport], leaks: &mut BTreeMap<String, u64>) {
 mod tests {
     use super::*;
     use crate::model::Transport;
+    use crate::report::model::Detail;
     use serde_json::{Map, json};
 
     fn meta(key: &str, value: &str, layers: &[&str]) -> EvidenceReport {
-        let mut detail = Map::new();
-        detail.insert("key".into(), json!(key));
-        detail.insert("value".into(), json!(value));
+        let mut detail = Detail::new();
+        detail.insert("key", json!(key));
+        detail.insert("value", json!(value));
         EvidenceReport {
             kind: "metadata",
             subject: "flow 1".into(),

@@ -576,7 +576,7 @@ fn mask_user(user: &str, show: bool) -> String {
 
 /// Renders one evidence item: kind-specific fields plus a one-line summary.
 pub fn render_evidence(e: &Evidence, canaries: &CanarySet, show: bool) -> EvidenceReport {
-    let mut detail = Map::new();
+    let mut detail = Detail::new();
     let summary = match &e.kind {
         EvidenceKind::Canary {
             canary,
@@ -587,10 +587,10 @@ pub fn render_evidence(e: &Evidence, canaries: &CanarySet, show: bool) -> Eviden
                 .get(*canary)
                 .map(|c| c.text.clone())
                 .unwrap_or_default();
-            detail.insert("canary".into(), json!(text));
-            detail.insert("encoding".into(), json!(encoding.as_str()));
+            detail.insert("canary", json!(text));
+            detail.insert("encoding", json!(encoding.as_str()));
             detail.insert(
-                "snippet".into(),
+                "snippet",
                 json!(snippet(context, Some(text.as_bytes()), *encoding, show)),
             );
             format!("canary {text} ({})", encoding.as_str())
@@ -601,15 +601,15 @@ pub fn render_evidence(e: &Evidence, canaries: &CanarySet, show: bool) -> Eviden
             len,
             sample,
         } => {
-            detail.insert("field".into(), json!(field));
-            detail.insert("class".into(), json!(class.as_str()));
-            detail.insert("length".into(), json!(len));
+            detail.insert("field", json!(field));
+            detail.insert("class", json!(class.as_str()));
+            detail.insert("length", json!(len));
             let shown = if show {
                 String::from_utf8_lossy(sample).into_owned()
             } else {
                 canary::mask(sample, None)
             };
-            detail.insert("sample".into(), json!(shown));
+            detail.insert("sample", json!(shown));
             format!("message-like text in {field} ({len} bytes): {shown}")
         }
         EvidenceKind::Payload {
@@ -618,10 +618,10 @@ pub fn render_evidence(e: &Evidence, canaries: &CanarySet, show: bool) -> Eviden
             entropy,
             printable,
         } => {
-            detail.insert("class".into(), json!(class.as_str()));
-            detail.insert("bytes".into(), json!(bytes));
-            detail.insert("entropy".into(), json!(round2(*entropy)));
-            detail.insert("printable".into(), json!(round2(*printable)));
+            detail.insert("class", json!(class.as_str()));
+            detail.insert("bytes", json!(bytes));
+            detail.insert("entropy", json!(round2(*entropy)));
+            detail.insert("printable", json!(round2(*printable)));
             format!(
                 "{} payload, {bytes} bytes, entropy {:.2} bits/byte",
                 class.as_str(),
@@ -629,14 +629,14 @@ pub fn render_evidence(e: &Evidence, canaries: &CanarySet, show: bool) -> Eviden
             )
         }
         EvidenceKind::Metadata { key, value } => {
-            detail.insert("key".into(), json!(key));
-            detail.insert("value".into(), json!(value));
+            detail.insert("key", json!(key));
+            detail.insert("value", json!(value));
             format!("{key} = {value}")
         }
         EvidenceKind::Credential { key, user } => {
-            detail.insert("key".into(), json!(key));
+            detail.insert("key", json!(key));
             let u = user.as_deref().map(|u| mask_user(u, show));
-            detail.insert("user".into(), json!(u));
+            detail.insert("user", json!(u));
             match u {
                 Some(u) => format!("credential {key} for user {u} in the clear"),
                 None => format!("credential {key} in the clear"),
@@ -648,16 +648,16 @@ pub fn render_evidence(e: &Evidence, canaries: &CanarySet, show: bool) -> Eviden
             records,
             decrypted,
         } => {
-            detail.insert("protocol".into(), json!(protocol));
-            detail.insert("state".into(), json!(eval::state_name(state)));
-            detail.insert("records".into(), json!(records));
-            detail.insert("decrypted".into(), json!(decrypted));
+            detail.insert("protocol", json!(protocol));
+            detail.insert("state", json!(eval::state_name(state)));
+            detail.insert("records", json!(records));
+            detail.insert("decrypted", json!(decrypted));
             match state {
                 CryptoState::Opened => {
                     format!("{protocol} opened: {decrypted}/{records} records decrypted")
                 }
                 CryptoState::Partial { reason } | CryptoState::NotOpened { reason } => {
-                    detail.insert("reason".into(), json!(reason));
+                    detail.insert("reason", json!(reason));
                     format!(
                         "{protocol} {}: {reason} ({decrypted}/{records} records decrypted)",
                         eval::state_name(state)
@@ -666,17 +666,17 @@ pub fn render_evidence(e: &Evidence, canaries: &CanarySet, show: bool) -> Eviden
             }
         }
         EvidenceKind::E2eEnvelope { scheme } => {
-            detail.insert("scheme".into(), json!(scheme));
+            detail.insert("scheme", json!(scheme));
             format!("{scheme} end-to-end envelope")
         }
         EvidenceKind::Anomaly { code, detail: d } => {
-            detail.insert("code".into(), json!(code));
-            detail.insert("detail".into(), json!(d));
+            detail.insert("code", json!(code));
+            detail.insert("detail", json!(d));
             format!("{code}: {d}")
         }
         EvidenceKind::Retention { place, detail: d } => {
-            detail.insert("place".into(), json!(place));
-            detail.insert("detail".into(), json!(d));
+            detail.insert("place", json!(place));
+            detail.insert("detail", json!(d));
             format!("retained in {place}: {d}")
         }
     };
@@ -692,7 +692,7 @@ pub fn render_evidence(e: &Evidence, canaries: &CanarySet, show: bool) -> Eviden
         input: e.origin.input,
         packet: e.origin.packet,
         file_offset: e.origin.file_offset,
-        detail,
+        detail: detail.shrink(),
         summary,
     }
 }

@@ -56,6 +56,50 @@ pub struct Input {
     pub unchanged: Option<bool>,
 }
 
+/// Kind-specific fields of an evidence item. A short vector with static
+/// keys, not a map: a report on a large capture holds hundreds of thousands
+/// of these, and a `serde_json::Map` costs a B-tree node per item.
+/// Serialised as a map with its keys in sorted order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Detail(Vec<(&'static str, serde_json::Value)>);
+
+impl Detail {
+    pub fn new() -> Self {
+        Detail(Vec::new())
+    }
+
+    /// Sets `key` (replacing an earlier value).
+    pub fn insert(&mut self, key: &'static str, value: serde_json::Value) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&serde_json::Value> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// Drops spare capacity once the item is complete.
+    pub fn shrink(mut self) -> Self {
+        self.0.shrink_to_fit();
+        self
+    }
+}
+
+impl Serialize for Detail {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut sorted: Vec<&(&'static str, serde_json::Value)> = self.0.iter().collect();
+        sorted.sort_unstable_by_key(|(k, _)| *k);
+        let mut m = s.serialize_map(Some(sorted.len()))?;
+        for (k, v) in sorted {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
 /// One evidence item as rendered (content already redacted unless `--show-content`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct EvidenceReport {
@@ -76,7 +120,7 @@ pub struct EvidenceReport {
     pub file_offset: Option<u64>,
     /// Kind-specific fields (canary, encoding, field, class, key, value, state, ...).
     #[serde(flatten)]
-    pub detail: serde_json::Map<String, serde_json::Value>,
+    pub detail: Detail,
     /// One-line human summary.
     pub summary: String,
 }

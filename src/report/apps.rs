@@ -249,7 +249,7 @@ fn count_leaks(evidence: &[EvidenceReport], leaks: &mut BTreeMap<String, u64>) {
         if e.layers.iter().any(|l| layer_keyed(l)) {
             continue;
         }
-        let kind = match e.kind {
+        let kind = match e.kind.as_ref() {
             "credential" => Some("credential"),
             "metadata" => e
                 .detail
@@ -276,7 +276,7 @@ mod tests {
         detail.insert("key", json!(key));
         detail.insert("value", json!(value));
         EvidenceReport {
-            kind: "metadata",
+            kind: "metadata".into(),
             subject: "flow 1".into(),
             layers: layers.iter().map(|s| s.to_string()).collect(),
             direction: None,
@@ -311,7 +311,7 @@ mod tests {
             verdict,
             reason: String::new(),
             layers: vec![],
-            evidence: ev,
+            evidence: ev.into(),
             evidence_omitted: 0,
         }
     }
@@ -319,7 +319,7 @@ mod tests {
     fn store(id: u32, app: Option<&str>, verdict: Verdict, retained: bool) -> StoreReport {
         let evidence = if retained {
             vec![EvidenceReport {
-                kind: "retention",
+                kind: "retention".into(),
                 layers: vec!["sqlite".into(), "freeblock[deleted]".into()],
                 ..meta("x", "y", &[])
             }]

@@ -104,7 +104,18 @@ pub struct ReportBuilder<'a> {
     acc: Vec<CanaryAcc>,
     searched: Searched,
     on_decided: Option<DecidedSink<'a>>,
+    /// The scorecard, folded in as flows and stores are decided (parked
+    /// evidence is no longer in memory at the end).
+    scorecard: crate::report::apps::Scorecard,
+    /// Where flow evidence goes once the report holds [`PARK_AFTER`] flows;
+    /// `None` until then, or if no temporary file could be made.
+    spill: Option<std::sync::Arc<crate::report::spill::SpillFile>>,
+    spill_failed: bool,
 }
+
+/// Flows (and findings) kept wholly in memory before their evidence is
+/// parked on disk: small reports never touch the disk.
+const PARK_AFTER: usize = 256;
 
 impl<'a> ReportBuilder<'a> {
     pub fn new(
@@ -159,6 +170,9 @@ impl<'a> ReportBuilder<'a> {
                 .collect(),
             searched: Searched::default(),
             on_decided: None,
+            scorecard: Default::default(),
+            spill: None,
+            spill_failed: false,
         }
     }
 
@@ -225,7 +239,7 @@ impl<'a> ReportBuilder<'a> {
         };
         let findings = self.findings_for(&subject);
         self.collect_canary_hits(&f.evidence, &label);
-        let evidence = f.evidence.iter().map(|e| self.render(e)).collect();
+        let evidence: Vec<EvidenceReport> = f.evidence.iter().map(|e| self.render(e)).collect();
         let flow = FlowReport {
             id: f.id,
             transport: f.transport,
@@ -247,13 +261,20 @@ impl<'a> ReportBuilder<'a> {
             verdict: decision.verdict,
             reason: decision.reason,
             layers: f.layers,
-            evidence,
+            evidence: evidence.into(),
             evidence_omitted: f.omitted,
         };
         if let Some(cb) = &mut self.on_decided {
             cb(Decided::Flow(&flow));
         }
         if self.opts.retain {
+            self.scorecard.add_flow(&flow);
+            let mut flow = flow;
+            if self.report.flows.len() >= PARK_AFTER
+                && let Some(parked) = self.spill().and_then(|s| s.park(&flow.evidence))
+            {
+                flow.evidence = parked;
+            }
             self.report.flows.push(flow);
         }
         self.push_findings(findings);
@@ -296,6 +317,7 @@ impl<'a> ReportBuilder<'a> {
             cb(Decided::Store(&store));
         }
         if self.opts.retain {
+            self.scorecard.add_store(&store);
             self.report.stores.push(store);
         }
         self.push_findings(findings);
@@ -346,9 +368,20 @@ impl<'a> ReportBuilder<'a> {
                     .iter()
                     .take(self.opts.max_finding_evidence)
                     .map(|&i| self.render(&subject.evidence[i]))
-                    .collect(),
+                    .collect::<Vec<_>>()
+                    .into(),
             })
             .collect()
+    }
+
+    /// The spill file, made on first use; `None` if no temporary file can be
+    /// made (then everything stays in memory, as for small reports).
+    fn spill(&mut self) -> Option<std::sync::Arc<crate::report::spill::SpillFile>> {
+        if self.spill.is_none() && !self.spill_failed {
+            self.spill = crate::report::spill::SpillFile::new().ok();
+            self.spill_failed = self.spill.is_none();
+        }
+        self.spill.clone()
     }
 
     fn push_findings(&mut self, findings: Vec<Finding>) {
@@ -357,6 +390,12 @@ impl<'a> ReportBuilder<'a> {
                 cb(Decided::Finding(&f));
             }
             if self.opts.retain {
+                let mut f = f;
+                if self.report.findings.len() >= PARK_AFTER
+                    && let Some(parked) = self.spill().and_then(|s| s.park(&f.evidence))
+                {
+                    f.evidence = parked;
+                }
                 self.report.findings.push(f);
             }
         }
@@ -443,7 +482,7 @@ impl<'a> ReportBuilder<'a> {
         if self.opts.retain {
             self.report.stats.flows = self.report.flows.len() as u64;
             self.report.stats.stores = self.report.stores.len() as u64;
-            self.report.apps = crate::report::apps::scorecard(&self.report, self.rules);
+            self.report.apps = std::mem::take(&mut self.scorecard).finish(self.rules);
         } else {
             self.report.stats.flows = self.searched.flows;
             self.report.stats.stores = self.searched.stores;
@@ -681,13 +720,13 @@ pub fn render_evidence(e: &Evidence, canaries: &CanarySet, show: bool) -> Eviden
         }
     };
     EvidenceReport {
-        kind: e.kind.tag(),
+        kind: e.kind.tag().into(),
         subject: match e.subject {
             SubjectId::Flow(id) => format!("flow {id}"),
             SubjectId::Store(id) => format!("store {id}"),
         },
         layers: e.layers.iter().map(|l| l.to_string()).collect(),
-        direction: e.dir.map(|d| d.as_str()),
+        direction: e.dir.map(|d| d.as_str().into()),
         offset: e.offset,
         input: e.origin.input,
         packet: e.origin.packet,

@@ -198,6 +198,7 @@ fn findings(out: &mut String, r: &Report) {
             shown += 1;
             let ev: Vec<String> = f
                 .evidence
+                .load()
                 .iter()
                 .take(MAX_EVIDENCE)
                 .map(|e| {

@@ -7,6 +7,7 @@ pub mod markdown;
 pub mod model;
 pub mod sarif;
 pub mod schema;
+pub mod spill;
 pub mod table;
 
 use crate::cli::Format;

@@ -5,7 +5,8 @@
 //! so every renderer sees the same, already-safe values.
 
 use crate::model::{CanaryVerdict, Severity, Transport, Verdict};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// Bumped when fields are added (minor) or, never, changed (major).
 pub const SCHEMA_VERSION: &str = "1.0";
@@ -61,7 +62,7 @@ pub struct Input {
 /// of these, and a `serde_json::Map` costs a B-tree node per item.
 /// Serialised as a map with its keys in sorted order.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Detail(Vec<(&'static str, serde_json::Value)>);
+pub struct Detail(Vec<(Cow<'static, str>, serde_json::Value)>);
 
 impl Detail {
     pub fn new() -> Self {
@@ -70,14 +71,14 @@ impl Detail {
 
     /// Sets `key` (replacing an earlier value).
     pub fn insert(&mut self, key: &'static str, value: serde_json::Value) {
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
+        match self.0.iter_mut().find(|(k, _)| k == key) {
             Some(slot) => slot.1 = value,
-            None => self.0.push((key, value)),
+            None => self.0.push((Cow::Borrowed(key), value)),
         }
     }
 
     pub fn get(&self, key: &str) -> Option<&serde_json::Value> {
-        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
     /// Drops spare capacity once the item is complete.
@@ -90,8 +91,8 @@ impl Detail {
 impl Serialize for Detail {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut sorted: Vec<&(&'static str, serde_json::Value)> = self.0.iter().collect();
-        sorted.sort_unstable_by_key(|(k, _)| *k);
+        let mut sorted: Vec<&(Cow<'static, str>, serde_json::Value)> = self.0.iter().collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut m = s.serialize_map(Some(sorted.len()))?;
         for (k, v) in sorted {
             m.serialize_entry(k, v)?;
@@ -100,16 +101,26 @@ impl Serialize for Detail {
     }
 }
 
+/// Read back from a parked report (see [`crate::report::spill`]).
+impl<'de> Deserialize<'de> for Detail {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let m: std::collections::BTreeMap<String, serde_json::Value> = Deserialize::deserialize(d)?;
+        Ok(Detail(
+            m.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect(),
+        ))
+    }
+}
+
 /// One evidence item as rendered (content already redacted unless `--show-content`).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct EvidenceReport {
-    pub kind: &'static str,
+    pub kind: Cow<'static, str>,
     /// Subject this evidence belongs to: `flow 3`, `store 1`.
     pub subject: String,
     /// Decoding chain, outermost first, e.g. `["tcp", "tls1.3[key log]", "http2"]`.
     pub layers: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub direction: Option<&'static str>,
+    pub direction: Option<Cow<'static, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -154,7 +165,7 @@ pub struct FlowReport {
     pub reason: String,
     /// Layers identified on this flow, outermost first.
     pub layers: Vec<String>,
-    pub evidence: Vec<EvidenceReport>,
+    pub evidence: crate::report::spill::Evidence,
     /// Evidence items not listed because of the per-flow cap.
     #[serde(skip_serializing_if = "is_zero")]
     pub evidence_omitted: u64,
@@ -239,7 +250,7 @@ pub struct Finding {
     pub app: Option<String>,
     /// Stable fingerprint for baselines: rule + subject identity, not run-specific ids.
     pub fingerprint: String,
-    pub evidence: Vec<EvidenceReport>,
+    pub evidence: crate::report::spill::Evidence,
 }
 
 #[derive(Debug, Clone, Serialize)]

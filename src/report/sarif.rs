@@ -362,7 +362,7 @@ pub fn build(r: &Report, rules: &RuleSet) -> SarifLog {
 fn subject_names(r: &Report) -> BTreeMap<String, (String, Option<usize>)> {
     let mut m = BTreeMap::new();
     for f in &r.flows {
-        let input = f.evidence.iter().find_map(|e| e.input).map(|i| i as usize);
+        let input = f.evidence.first_input().map(|i| i as usize);
         m.insert(
             format!("flow {}", f.id),
             (
@@ -422,6 +422,7 @@ fn result(
     };
     let mut locations: Vec<Location> = f
         .evidence
+        .load()
         .iter()
         .map(|e| Location {
             physical_location: physical(

@@ -255,7 +255,7 @@ pub fn render(r: &Report, style: &TableStyle) -> String {
         let mut t = new_table(style, &["app", "severity", "rule", "subject", "message"]);
         for f in findings.iter().take(style.max_rows * 2) {
             let mut msg = f.message.clone();
-            if let Some(e) = f.evidence.first() {
+            if let Some(e) = f.evidence.load().first() {
                 let at = match (e.packet, e.file_offset) {
                     (Some(p), _) => format!(" @ packet {p}"),
                     (None, Some(o)) => format!(" @ byte {o}"),

@@ -276,12 +276,13 @@ impl Dissector for TlsDissector {
 
     fn on_data(&mut self, cx: &mut Cx<'_>, dir: Direction, data: &[u8]) {
         self.conn.refresh(cx);
-        let conn = &mut self.conn;
         let d = dir.index();
-        self.readers[d].feed(data, &mut |ev| conn.on_event(cx, dir, ev));
-        if self.conn.unreadable[d] {
-            self.readers[d].headers_only();
-        }
+        let unreadable = std::cell::Cell::new(self.conn.unreadable[d]);
+        let conn = &mut self.conn;
+        self.readers[d].feed_checked(data, &unreadable, &mut |ev| {
+            conn.on_event(cx, dir, ev);
+            unreadable.set(conn.unreadable[d]);
+        });
     }
 
     fn on_gap(&mut self, cx: &mut Cx<'_>, dir: Direction, len: u64) {
@@ -1060,6 +1061,11 @@ impl Conn {
                     .secrets(cx.env)
                     .and_then(|s| s.source)
                     .or(self.key_source);
+                // Everything after this hello is encrypted: without secrets
+                // now or later, no record body will ever be needed.
+                if !cx.env.secrets_may_arrive && self.secrets(cx.env).is_none() {
+                    self.unreadable = [true; 2];
+                }
             } else {
                 self.reason(format!(
                     "unsupported cipher suite 0x{:04x}",

@@ -296,12 +296,26 @@ impl Reader {
     /// Feeds in-order bytes; calls `on` for every event. Complete records in
     /// `data` are passed straight through without copying when nothing is
     /// buffered.
-    pub fn feed(&mut self, mut data: &[u8], on: &mut dyn FnMut(Event<'_>)) {
+    pub fn feed(&mut self, data: &[u8], on: &mut dyn FnMut(Event<'_>)) {
+        self.feed_checked(data, &std::cell::Cell::new(false), on);
+    }
+
+    /// Like [`feed`](Self::feed), switching to [headers only](Self::headers_only)
+    /// as soon as `unreadable` is set (by the consumer, while it handles a
+    /// record), so not even the rest of this chunk is buffered.
+    pub fn feed_checked(
+        &mut self,
+        mut data: &[u8],
+        unreadable: &std::cell::Cell<bool>,
+        on: &mut dyn FnMut(Event<'_>),
+    ) {
         if self.mode == Mode::Lost || data.is_empty() {
             return;
         }
+        self.headers_only |= unreadable.get();
         self.skip_body(&mut data, on);
         while !self.buf.is_empty() {
+            self.headers_only |= unreadable.get();
             // Append just enough to complete the pending record (all of it while resynchronising).
             let need = match self.mode {
                 Mode::Framed => match parse_frame(&self.buf, self.at_start) {
@@ -332,6 +346,7 @@ impl Reader {
         }
         // Fast path: frame directly from `data`.
         while !data.is_empty() && self.mode != Mode::Lost {
+            self.headers_only |= unreadable.get();
             if self.skip > 0 {
                 self.skip_body(&mut data, on);
                 continue;

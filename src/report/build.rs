@@ -820,6 +820,54 @@ mod tests {
     }
 
     #[test]
+    fn a_report_past_the_parking_threshold_reads_exactly_like_one_in_memory() {
+        let c = canaries();
+        let rules = crate::rules::builtin();
+        let build = |ids: &[u64]| {
+            let mut b = ReportBuilder::new("replay", &c, &rules, BuildOptions::default());
+            for &id in ids {
+                let mut ev = canary_ev();
+                ev.subject = SubjectId::Flow(id);
+                let mut f = flow(vec![ev]);
+                f.id = id;
+                b.add_flow(f);
+            }
+            b.finish()
+        };
+        let n = PARK_AFTER as u64 + 40;
+        let ids: Vec<u64> = (1..=n).collect();
+        let big = build(&ids);
+        let last = &big.flows[big.flows.len() - 1];
+        assert!(last.evidence.is_parked());
+        assert!(!big.flows[0].evidence.is_parked());
+        // The same flow alone stays in memory; both read the same.
+        let alone = build(&[n]);
+        assert!(!alone.flows[0].evidence.is_parked());
+        assert_eq!(
+            serde_json::to_string_pretty(last).unwrap(),
+            serde_json::to_string_pretty(&alone.flows[0]).unwrap()
+        );
+        let parked = big
+            .findings
+            .iter()
+            .find(|f| f.subject == format!("flow {n}"))
+            .unwrap();
+        assert!(parked.evidence.is_parked());
+        let kept = alone
+            .findings
+            .iter()
+            .find(|f| f.rule == parked.rule)
+            .unwrap();
+        assert_eq!(
+            serde_json::to_string(&parked.evidence).unwrap(),
+            serde_json::to_string(&kept.evidence).unwrap()
+        );
+        // Formats that show finding evidence load it back.
+        assert_eq!(&*parked.evidence.load(), &*kept.evidence.load());
+        assert_eq!(big.apps[0].flows.len(), ids.len());
+    }
+
+    #[test]
     fn show_content_reveals() {
         let c = canaries();
         let rules = crate::rules::builtin();

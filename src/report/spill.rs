@@ -148,9 +148,10 @@ impl Serialize for Evidence {
                     .file
                     .read(p.offset, p.len)
                     .map_err(|e| S::Error::custom(format!("reading parked evidence: {e}")))?;
-                let v: Vec<EvidenceReport> = serde_json::from_slice(&bytes)
-                    .map_err(|e| S::Error::custom(format!("parked evidence: {e}")))?;
-                v.serialize(s)
+                // Straight from the parked JSON to the output, token by
+                // token: no values are built (and key order is kept).
+                let mut de = serde_json::Deserializer::from_slice(&bytes);
+                serde_transcode::transcode(&mut de, s)
             }
         }
     }

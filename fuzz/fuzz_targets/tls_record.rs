@@ -46,6 +46,27 @@ fuzz_target!(|data: &[u8]| {
     let _ = r.push(rest);
     let mut reader = record::Reader::default();
     reader.feed(rest, &mut |_| {});
+    // Headers-only framing, switched on after a few records, in odd chunks:
+    // the same records (count and bytes) as full framing, never a panic.
+    let mut full = record::Reader::default();
+    let mut skim = record::Reader::default();
+    let switch = std::cell::Cell::new(false);
+    let (mut n_full, mut n_skim) = (0u32, 0u32);
+    let step = usize::from(ctl >> 1).max(1);
+    for chunk in rest.chunks(step) {
+        full.feed(chunk, &mut |e| n_full += u32::from(matches!(e, record::Event::Record { .. })));
+        skim.feed_checked(chunk, &switch, &mut |e| {
+            if let record::Event::Record { fragment, .. } = e {
+                n_skim += 1;
+                switch.set(n_skim >= 2);
+                let _ = fragment.len();
+            }
+        });
+    }
+    if !full.is_lost() && !skim.is_lost() {
+        assert_eq!(n_full, n_skim, "record count differs with headers-only framing");
+        assert_eq!(full.bytes, skim.bytes);
+    }
 
     // The dissector behind a stream, both directions, odd segment sizes.
     let env = env();

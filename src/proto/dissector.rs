@@ -12,7 +12,7 @@
 //!
 //! [`registry`]: crate::proto::registry
 
-use crate::evidence::canary::{CanarySet, ScanState};
+use crate::evidence::canary::{CanarySet, Hit, ScanState};
 use crate::evidence::content::{self, TextStats};
 use crate::evidence::{
     CryptoState, Evidence, EvidenceKind, Layer, Origin, PayloadClass, SubjectId,
@@ -241,6 +241,12 @@ impl<'a> Cx<'a> {
         }
         let mut hits = Vec::new();
         self.env.canaries.scan(st, data, |h| hits.push(h));
+        self.emit_hits(hits, dir, true);
+    }
+
+    /// Reports canary hits as evidence, at their stream offsets when the
+    /// bytes were a stream (not one complete field value).
+    fn emit_hits(&mut self, hits: Vec<Hit>, dir: Direction, at_offset: bool) {
         for h in hits {
             self.emit(
                 EvidenceKind::Canary {
@@ -249,7 +255,7 @@ impl<'a> Cx<'a> {
                     context: h.context,
                 },
                 Some(dir),
-                Some(h.offset),
+                at_offset.then_some(h.offset),
             );
         }
     }
@@ -259,17 +265,7 @@ impl<'a> Cx<'a> {
     pub fn scan_end(&mut self, st: &mut ScanState, dir: Direction) {
         let mut hits = Vec::new();
         self.env.canaries.finish(st, |h| hits.push(h));
-        for h in hits {
-            self.emit(
-                EvidenceKind::Canary {
-                    canary: h.canary,
-                    encoding: h.encoding,
-                    context: h.context,
-                },
-                Some(dir),
-                Some(h.offset),
-            );
-        }
+        self.emit_hits(hits, dir, true);
     }
 
     /// Reports a complete value from a field that carries message text
@@ -280,17 +276,7 @@ impl<'a> Cx<'a> {
         let mut hits = Vec::new();
         self.env.canaries.scan_once(value, |h| hits.push(h));
         let nhits = hits.len();
-        for h in hits {
-            self.emit(
-                EvidenceKind::Canary {
-                    canary: h.canary,
-                    encoding: h.encoding,
-                    context: h.context,
-                },
-                Some(dir),
-                None,
-            );
-        }
+        self.emit_hits(hits, dir, false);
         if nhits > 0 || content::is_message_text(value) {
             let cap = self.env.limits.sample_bytes.min(value.len());
             self.emit(

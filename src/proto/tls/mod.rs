@@ -352,9 +352,6 @@ struct Conn {
     // Waiting records.
     queue: [VecDeque<Queued>; 2],
     queued_bytes: usize,
-    /// Records counted but not kept because no key can come for them
-    /// (protected, application data) per direction.
-    unkeyed: [(u64, u64); 2],
     /// This direction can never be opened: record bodies need not be kept.
     unreadable: [bool; 2],
     arrival: u64,
@@ -413,7 +410,6 @@ impl Conn {
             null_cipher: false,
             queue: Default::default(),
             queued_bytes: 0,
-            unkeyed: [(0, 0); 2],
             unreadable: [false; 2],
             arrival: 0,
             block: [None, None],
@@ -533,22 +529,6 @@ impl Conn {
         frag: &[u8],
     ) {
         let d = dir.index();
-        // No keys now and none can come: the record is counted, not kept
-        // (the end of the flow says which secret was missing).
-        if !cx.env.secrets_may_arrive
-            && matches!(self.block[d], Some(Block::NoSecrets | Block::Missing(_)))
-        {
-            let ct = header.content_type;
-            let protected = if self.tls13 {
-                ct == content::APPLICATION_DATA
-            } else {
-                ct != content::CHANGE_CIPHER_SPEC
-            };
-            self.unkeyed[d].0 += u64::from(protected);
-            self.unkeyed[d].1 += u64::from(protected && ct == content::APPLICATION_DATA);
-            self.unreadable[d] = true;
-            return;
-        }
         if self.queued_bytes + frag.len() > QUEUE_CAP || !cx.env.tls.reserve(frag.len()) {
             if self.counts[0].dropped + self.counts[1].dropped == 0 {
                 cx.anomaly(
@@ -1273,12 +1253,6 @@ impl Conn {
                 }
                 waiting += protected;
             }
-        }
-        for d in 0..2 {
-            let (protected, app) = self.unkeyed[d];
-            self.counts[d].protected += protected;
-            self.counts[d].app += app;
-            waiting += protected;
         }
         cx.env.tls.release(self.queued_bytes);
         self.queued_bytes = 0;

@@ -228,7 +228,9 @@ pub struct Reader {
     /// Largest record fragment.
     pub max_fragment: u16,
     /// Application-data records are framed from their header alone and
-    /// their bodies skipped, not buffered (set once they cannot be opened).
+    /// their bodies skipped, not buffered: set (through `feed_checked`)
+    /// once the direction can no longer be opened. Such records reach the
+    /// consumer with an empty fragment.
     headers_only: bool,
     /// Body bytes of a header-only record still to skip, and its length.
     skip: usize,
@@ -265,14 +267,6 @@ impl Reader {
         }
     }
 
-    /// Frames application-data records from their header alone from now on,
-    /// skipping their bodies: for a direction that can no longer be opened,
-    /// so a partial record does not sit in memory. Such records reach the
-    /// consumer with an empty fragment.
-    pub fn headers_only(&mut self) {
-        self.headers_only = true;
-    }
-
     /// True once the reader abandoned this direction.
     pub fn is_lost(&self) -> bool {
         self.mode == Mode::Lost
@@ -300,8 +294,7 @@ impl Reader {
         self.feed_checked(data, &std::cell::Cell::new(false), on);
     }
 
-    /// Like [`feed`](Self::feed), switching to [headers only](Self::headers_only)
-    /// as soon as `unreadable` is set (by the consumer, while it handles a
+    /// Like [`feed`](Self::feed), switching to headers-only framing as soon as `unreadable` is set (by the consumer, while it handles a
     /// record), so not even the rest of this chunk is buffered.
     pub fn feed_checked(
         &mut self,
@@ -498,12 +491,12 @@ mod tests {
         stream.extend(&rec(23, &body)[..1000]);
         for cut in [1, 7, 1448] {
             let mut r = Reader::default();
-            r.headers_only();
+            let unreadable = std::cell::Cell::new(true);
             let chunks: Vec<&[u8]> = stream.chunks(cut).collect();
             let mut recs = Vec::new();
             let mut most_buffered = 0;
             for c in chunks {
-                r.feed(c, &mut |e| {
+                r.feed_checked(c, &unreadable, &mut |e| {
                     if let Event::Record { header, fragment } = e {
                         recs.push((header.content_type, header.len, fragment.to_vec()));
                     }
